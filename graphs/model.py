@@ -1,0 +1,58 @@
+"""The nodes every post's network shares, in the order of TensorFlow's classic mnist.py:
+placeholders -> inference (the network's module) -> loss -> training -> evaluation.
+
+Names are the posts': `input`, `labels`, `logits`, `cost`, `optimizer`, `predictions`, `accuracy`.
+"""
+
+import collections
+
+import tensorflow as tf
+
+from graphs import conv4, fc3, layers, linear
+
+NETS = {"linear": linear, "fc3": fc3, "conv4": conv4}
+NUM_CLASSES = 10
+
+Model = collections.namedtuple("Model", [
+    "input", "labels", "logits", "cost", "optimizer", "predictions", "accuracy", "pre_activations"])
+
+
+def placeholders(input_shape):
+    """`None` batch dimension (LTFN 2): batches of 1, 10, 283 ... all run through the same graph."""
+    input = tf.compat.v1.placeholder(tf.float32, (None,) + tuple(input_shape), name="input")
+    labels = tf.compat.v1.placeholder(tf.float32, (None, NUM_CLASSES), name="labels")
+    return input, labels
+
+
+def loss(logits, labels):
+    """Mean softmax cross-entropy over the batch (LTFN 1)."""
+    with tf.compat.v1.name_scope("cost") as scope:
+        cross_entropy = tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        # name=scope gives the op the scope's own name, so the tensor is `cost:0`.
+        return tf.reduce_mean(cross_entropy, name=scope)
+
+
+def training(cost, learning_rate):
+    """Plain gradient descent (LTFN 1); running `optimizer` runs every node cost depends on."""
+    return tf.compat.v1.train.GradientDescentOptimizer(learning_rate).minimize(cost, name="optimizer")
+
+
+def evaluation(logits, labels):
+    """softmax -> argmax -> equal -> mean (LTFN 2)."""
+    predictions = tf.nn.softmax(logits, name="predictions")
+    with tf.compat.v1.name_scope("accuracy") as scope:
+        correct = tf.equal(tf.argmax(predictions, 1), tf.argmax(labels, 1))
+        accuracy = tf.reduce_mean(tf.cast(correct, tf.float32), name=scope)
+    return predictions, accuracy
+
+
+def build(net, init, learning_rate):
+    """Builds the whole graph of `net` into the default graph and returns its named nodes."""
+    module = NETS[net]
+    input, labels = placeholders(module.INPUT_SHAPE)
+    logits = tf.identity(module.inference(input, init), name="logits")
+    cost = loss(logits, labels)
+    optimizer = training(cost, learning_rate)
+    predictions, accuracy = evaluation(logits, labels)
+    pre_activations = tf.compat.v1.get_collection(layers.PRE_ACTIVATIONS)
+    return Model(input, labels, logits, cost, optimizer, predictions, accuracy, pre_activations)

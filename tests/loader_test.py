@@ -1,0 +1,103 @@
+"""The MNIST loader (LTFN 1's dataset): shapes, dtypes, ranges, label counts, checksums."""
+
+import gzip
+import os
+import shutil
+
+import numpy as np
+import tensorflow as tf
+
+from data import idx
+from data import loader
+
+# Known per-digit counts of MNIST (data/mnist/README.md).
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+class EmbeddedMnistTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = loader.load_mnist()
+
+    def test_split_shapes_like_input_data(self):
+        self.assertEqual(self.data.train.images.shape, (55000, 784))
+        self.assertEqual(self.data.validation.images.shape, (5000, 784))
+        self.assertEqual(self.data.test.images.shape, (10000, 784))
+        self.assertEqual(self.data.train.labels.shape, (55000, 10))
+        self.assertEqual(self.data.test.labels.shape, (10000, 10))
+
+    def test_float32_pixels_in_unit_range(self):
+        for part in self.data:
+            self.assertEqual(part.images.dtype, np.float32)
+            self.assertGreaterEqual(part.images.min(), 0.0)
+            self.assertLessEqual(part.images.max(), 1.0)
+        # Real images use the whole range, not just a corner of it.
+        self.assertEqual(self.data.train.images.max(), 1.0)
+
+    def test_labels_are_one_hot(self):
+        for part in self.data:
+            self.assertEqual(part.labels.dtype, np.float32)
+            self.assertAllEqual(part.labels.sum(axis=1), np.ones(len(part.labels)))
+            self.assertAllEqual(np.unique(part.labels), [0.0, 1.0])
+
+    def test_known_label_counts(self):
+        train = self.data.train.labels.sum(axis=0) + self.data.validation.labels.sum(axis=0)
+        self.assertAllEqual(train, TRAIN_COUNTS)
+        self.assertAllEqual(self.data.test.labels.sum(axis=0), TEST_COUNTS)
+
+    def test_validation_is_the_first_5000_training_images(self):
+        raw = idx.read_images(os.path.join(loader.EMBEDDED_DIR, "train-images-idx3-ubyte.gz"))
+        self.assertAllEqual(self.data.validation.images[0] * 255, raw[0].reshape(-1).astype(np.float32))
+        self.assertAllEqual(self.data.train.images[0] * 255, raw[5000].reshape(-1).astype(np.float32))
+
+
+class DataDirTest(tf.test.TestCase):
+
+    def _copy_embedded(self, gunzip=False):
+        target = self.create_tempdir().full_path
+        for name in loader.FILES.values():
+            source = os.path.join(loader.EMBEDDED_DIR, name + ".gz")
+            if gunzip:
+                with gzip.open(source, "rb") as f, open(os.path.join(target, name), "wb") as out:
+                    shutil.copyfileobj(f, out)
+            else:
+                shutil.copy(source, target)
+        shutil.copy(os.path.join(loader.EMBEDDED_DIR, loader.RAW_SUMS), target)
+        return target
+
+    def test_embedded_copy_verifies(self):
+        loader.verify_checksums(loader.EMBEDDED_DIR)
+
+    def test_checksum_mismatch_is_detected(self):
+        target = self._copy_embedded(gunzip=True)
+        path = os.path.join(target, "t10k-labels-idx1-ubyte")
+        with open(path, "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([(byte[0] + 1) % 10]))
+        with self.assertRaisesRegex(loader.ChecksumError, "t10k-labels-idx1-ubyte.*SHA-256"):
+            loader.verify_checksums(target)
+
+    def test_uncompressed_data_dir_loads_like_embedded(self):
+        target = self._copy_embedded(gunzip=True)
+        data = loader.load_mnist(target)
+        embedded = loader.load_mnist()
+        self.assertAllEqual(data.test.images, embedded.test.images)
+        self.assertAllEqual(data.train.labels, embedded.train.labels)
+
+    def test_missing_file_names_the_path(self):
+        target = self.create_tempdir().full_path
+        with self.assertRaisesRegex(idx.IdxError, "train-images-idx3-ubyte"):
+            loader.load_mnist(target)
+
+    def test_data_dir_that_is_not_a_folder(self):
+        with self.assertRaisesRegex(idx.IdxError, "not a folder"):
+            loader.load_mnist(os.path.join(self.create_tempdir().full_path, "nope"))
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,107 @@
+"""The runner (run.py): flag checks, relative paths, and the posts' output lines, end to end."""
+
+import os
+import subprocess
+import sys
+
+from absl import flags
+import tensorflow as tf
+
+import run
+
+RUN_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run.py")
+
+
+def _run(args, cwd=None, env=None):
+    """run.py in a fresh interpreter, as `bazel run //:run -- ARGS` would start it."""
+    full_env = dict(os.environ, PYTHONPATH=os.path.dirname(RUN_PY), TF_CPP_MIN_LOG_LEVEL="2")
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, RUN_PY] + args, capture_output=True, text=True,
+                          cwd=cwd, env=full_env, timeout=300)
+
+
+class PathsTest(tf.test.TestCase):
+
+    def test_relative_paths_resolve_against_where_bazel_run_started(self):
+        start = self.create_tempdir().full_path
+        os.environ["BUILD_WORKING_DIRECTORY"] = start
+        try:
+            self.assertEqual(run.user_path("runs/a"), os.path.join(start, "runs", "a"))
+            self.assertEqual(run.user_path("/abs/path"), "/abs/path")
+        finally:
+            del os.environ["BUILD_WORKING_DIRECTORY"]
+        self.assertEqual(run.user_path("b"), os.path.join(os.getcwd(), "b"))
+
+    def test_default_logdir_names_net_init_and_time(self):
+        import datetime
+        self.assertEqual(run.default_logdir("conv4", "small", datetime.datetime(2026, 1, 2, 3, 4, 5)),
+                         os.path.join("runs", "conv4-small-20260102-030405"))
+
+    def test_unwritable_logdir_is_refused(self):
+        parent = self.create_tempdir().full_path
+        blocker = os.path.join(parent, "file")
+        open(blocker, "w").close()
+        with self.assertRaisesRegex(run.UserError, "--logdir .* cannot be created"):
+            run.make_writable_dir(os.path.join(blocker, "sub"), "logdir")
+
+
+class FlagsTest(tf.test.TestCase):
+
+    def _parse(self, *args):
+        fv = flags.FlagValues()
+        for name in ("net", "init", "steps", "batch_size", "test_batch_size", "learning_rate", "print_every"):
+            fv[name] = flags.FLAGS[name]  # the runner's very definitions, with their validators
+        fv(["run.py"] + list(args))
+        return fv
+
+    def test_defaults(self):
+        fv = flags.FlagValues()
+        for name in ("net", "batch_size", "test_batch_size", "print_every"):
+            fv[name] = flags.FLAGS[name]
+        fv(["run.py"])
+        self.assertEqual((fv.net, fv.batch_size, fv.print_every), ("conv4", 100, 100))
+
+    def test_bad_values_are_refused(self):
+        for args in (["--steps=-1"], ["--batch_size=0"], ["--test_batch_size=0"], ["--print_every=0"],
+                     ["--net=resnet"], ["--init=he"], ["--learning_rate=0"]):
+            with self.assertRaises(flags.Error, msg=args):
+                self._parse(*args)
+
+
+class EndToEndTest(tf.test.TestCase):
+
+    def test_prints_the_posts_lines_and_writes_logs_where_it_was_started(self):
+        start = self.create_tempdir().full_path
+        result = _run(["--net=linear", "--steps=3", "--print_every=1", "--logdir=runs/e2e"],
+                      env={"BUILD_WORKING_DIRECTORY": start})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertLen([l for l in lines if l.startswith("Cost: ")], 3)
+        self.assertLen([l for l in lines if l.startswith("Accuracy: ") and l.endswith(" %")], 3)
+        self.assertRegex(result.stdout, r"Test Cost: [0-9.]+\nTest accuracy: [0-9.]+ %")
+        self.assertTrue(os.listdir(os.path.join(start, "runs", "e2e")))
+
+    def test_a_seeded_run_repeats_exactly(self):
+        args = ["--net=fc3", "--steps=4", "--print_every=2", "--seed=7",
+                "--logdir=" + self.create_tempdir().full_path]
+        first, second = _run(args), _run(args)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertEqual(first.stdout.splitlines()[:-2], second.stdout.splitlines()[:-2])
+
+    def test_bad_flag_is_one_line_without_traceback(self):
+        result = _run(["--net=linear", "--steps=-5"])
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("--steps", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+
+    def test_missing_data_is_one_clear_line(self):
+        empty = self.create_tempdir().full_path
+        result = _run(["--net=linear", "--steps=1", "--data_dir=" + empty,
+                       "--logdir=" + self.create_tempdir().full_path])
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr, r"error: MNIST file not found: looked for .*train-images")
+        self.assertNotIn("Traceback", result.stderr)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,105 @@
+"""The session side of the posts: feeding batches, the training loop, and batched test inference.
+
+run.py owns the flags and the output; this module owns what happens inside the session, so the
+benchmark (bench/) measures the very same code path.
+"""
+
+import math
+import time
+
+import numpy as np
+
+
+class DivergedError(Exception):
+    """The cost stopped being a finite number."""
+
+    def __init__(self, step, cost):
+        super().__init__("cost became {} at step {}".format(cost, step))
+        self.step = step
+        self.cost = cost
+
+
+class Batches:
+    """Batch `step` of a dataset, a pure function of the step (so a resumed run sees the same batches).
+
+    In order, as the posts take them (`images[step*100 : step*100+100]`), wrapping around at the end
+    of each epoch; with shuffle=True, each epoch is a permutation seeded by (seed, epoch).
+    """
+
+    def __init__(self, dataset, batch_size, input_shape, shuffle=False, seed=0):
+        # Reshaped and made contiguous once, so feeding a batch is a slice, not a copy.
+        self.images = np.ascontiguousarray(dataset.images.reshape((-1,) + tuple(input_shape)), np.float32)
+        self.labels = np.ascontiguousarray(dataset.labels, np.float32)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self._order = {}
+
+    def _permutation(self, epoch):
+        if epoch not in self._order:
+            self._order = {epoch: np.random.default_rng([self.seed, epoch]).permutation(len(self.images))}
+        return self._order[epoch]
+
+    def __call__(self, step):
+        n = len(self.images)
+        start = step * self.batch_size
+        if not self.shuffle and start % n + self.batch_size <= n:
+            begin = start % n
+            return self.images[begin:begin + self.batch_size], self.labels[begin:begin + self.batch_size]
+        positions = np.arange(start, start + self.batch_size)
+        if self.shuffle:
+            index = np.array([self._permutation(p // n)[p % n] for p in positions])
+        else:
+            index = positions % n
+        return self.images[index], self.labels[index]
+
+
+def train(session, model, batches, steps, print_every, start_step=0, on_print=None):
+    """Runs `optimizer` for steps [start_step, steps); every print_every steps it calls
+    on_print(step, cost, accuracy, images_per_second).
+
+    Accuracy is fetched only on printed steps; cost every step, because a non-finite cost must stop
+    the run at the step it happens (DivergedError).
+    """
+    feed = {}
+    window_start, window_images = time.perf_counter(), 0
+    for step in range(start_step, steps):
+        feed[model.input], feed[model.labels] = batches(step)
+        if step % print_every == 0:
+            _, cost, accuracy = session.run([model.optimizer, model.cost, model.accuracy], feed)
+        else:
+            _, cost = session.run([model.optimizer, model.cost], feed)
+            accuracy = None
+        if not math.isfinite(cost):
+            raise DivergedError(step, cost)
+        window_images += batches.batch_size
+        if accuracy is not None and on_print is not None:
+            elapsed = time.perf_counter() - window_start
+            on_print(step, float(cost), float(accuracy), window_images / elapsed if elapsed else 0.0)
+            window_start, window_images = time.perf_counter(), 0
+
+
+def softmax_cross_entropy(logits, labels):
+    """Per-image softmax cross-entropy, as tf.nn.softmax_cross_entropy_with_logits, in float64."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    log_softmax = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -(labels * log_softmax).sum(axis=1)
+
+
+def evaluate(session, model, dataset, batch_size, input_shape):
+    """Test inference as LTFN 2 teaches it: batches of `batch_size`, fetching only `logits`.
+
+    Only `input` is fed (logits does not depend on `labels`), so no optimizer runs and no weight
+    changes. Cost and accuracy are computed here over images, so an uneven last batch weighs by its
+    size and the figures do not depend on batch_size. Returns (cost, accuracy in %).
+    """
+    images = dataset.images.reshape((-1,) + tuple(input_shape))
+    total_cost, correct = 0.0, 0
+    for begin in range(0, len(images), batch_size):
+        logits = session.run(model.logits, {model.input: images[begin:begin + batch_size]})
+        labels = dataset.labels[begin:begin + batch_size]
+        total_cost += softmax_cross_entropy(logits, labels).sum()
+        # argmax of logits is argmax of softmax(logits): predictions need not run either.
+        correct += int((logits.argmax(axis=1) == labels.argmax(axis=1)).sum())
+    return total_cost / len(images), 100.0 * correct / len(images)
