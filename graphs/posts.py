@@ -35,3 +35,18 @@ FIGURES = {
 def settings(net, init):
     """The learning rate and step count that reproduce the post for (net, init)."""
     return _OVERRIDES.get((net, init), _NET_SETTINGS[net])
+
+# Where a faithful, seeded run should land (the posts' runs were unseeded): (accuracy % low, high),
+# (test cost low, high).
+BANDS = {
+    ("linear", "random_normal"): ((50.0, 70.0), (0.0, float("inf"))),
+    ("fc3", "random_normal"): ((80.0, 92.0), (0.0, float("inf"))),
+    ("conv4", "random_normal"): ((70.0, 92.0), (1000.0, float("inf"))),
+    ("conv4", "small"): ((0.0, 20.0), (2.3026 - 0.01, 2.3026 + 0.01)),
+    ("conv4", "variance_scaling"): ((96.5, 100.0), (0.0, 0.15)),
+}
+
+
+def in_band(net, init, test_cost, test_accuracy):
+    (acc_low, acc_high), (cost_low, cost_high) = BANDS[(net, init)]
+    return acc_low <= test_accuracy <= acc_high and cost_low <= test_cost <= cost_high

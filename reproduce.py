@@ -1,0 +1,135 @@
+"""Reproduces the posts' figures: `bazel run //:reproduce` (or `-- --rows=linear/random_normal,...`).
+
+Runs //:run once per row of the posts' table with the posts' settings, streams each run's progress
+and ETA, and records every finished row in results/reproduce.json. The Markdown table (the post's
+figure beside ours, with the exact command of each row) goes to results/reproduce.md and into
+README.md between its `results` markers. Rows run earlier stay in the table, so rows can be run
+one at a time.
+"""
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+from graphs import posts
+
+FLAGS = flags.FLAGS
+ROWS = ["{}/{}".format(net, init) for net, init in posts.FIGURES]
+
+flags.DEFINE_list("rows", ROWS, "Rows to run, as net/init: " + ", ".join(ROWS))
+flags.DEFINE_integer("seed", 0, "--seed passed to every run.")
+flags.DEFINE_string("results_dir", "results", "Where reproduce.json and reproduce.md go (relative to the workspace).")
+flags.DEFINE_bool("update_readme", True, "Replace the table between README.md's results markers.")
+
+RUN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.py")
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def command(net, init, seed):
+    return "bazel run //:run -- --net={} --init={} --seed={}".format(net, init, seed)
+
+
+def workspace_path(path):
+    # `bazel run` sets BUILD_WORKSPACE_DIRECTORY: results belong in the source tree, not runfiles.
+    return os.path.join(os.environ.get("BUILD_WORKSPACE_DIRECTORY") or os.getcwd(), path)
+
+
+def run_row(net, init, seed, logdir, prefix):
+    """Runs one row through run.py, echoing its output; returns (test cost, test accuracy, seconds)."""
+    args = [sys.executable, RUN_PY, "--net=" + net, "--init=" + init, "--seed={}".format(seed),
+            "--logdir=" + logdir]
+    started = time.time()
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    figures = {}
+    for line in child.stdout:
+        match = re.match(r"(Test Cost|Test accuracy): ([-+0-9.eEinfa]+)", line)
+        if match:
+            figures[match.group(1)] = float(match.group(2))
+        if match or "ETA" in line or line.startswith(("Training", "error")):
+            # Drop absl's log prefix ("I1127 15:42:10.438793 1402... run.py:95] ") from progress lines.
+            print(prefix, re.sub(r"^[IWE]\d{4} [^\]]*\] ", "", line.rstrip()), flush=True)
+    if child.wait() != 0 or len(figures) != 2:
+        raise RuntimeError("{} failed (exit {})".format(" ".join(args), child.returncode))
+    return figures["Test Cost"], figures["Test accuracy"], time.time() - started
+
+
+def table(results):
+    lines = [
+        "| network / init | post | post's test cost | our test cost | post's test accuracy | our test accuracy "
+        "| in the expected band | time | command |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in ROWS:
+        net, init = row.split("/")
+        figure = posts.FIGURES[(net, init)]
+        r = results.get(row)
+        if r is None:
+            ours = ["not run yet"] * 2 + ["", "", "`{}`".format(command(net, init, FLAGS.seed))]
+        else:
+            ours = ["{:.6g}".format(r["test_cost"]), "{:.2f} %".format(r["test_accuracy"]),
+                    "yes" if posts.in_band(net, init, r["test_cost"], r["test_accuracy"]) else "**no**",
+                    "{:.0f} min".format(r["seconds"] / 60), "`{}`".format(r["command"])]
+        lines.append("| {} / {} | {} | {:.6g} | {} | {:.2f} % | {} | {} | {} | {} |".format(
+            net, init, figure.post, figure.test_cost, ours[0], figure.test_accuracy, *ours[1:]))
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(markdown):
+    path = workspace_path("README.md")
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        print("README.md has no {} ... {} markers; table not copied there".format(BEGIN, END))
+        return
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with open(path, "w") as f:
+        f.write(head + BEGIN + "\n" + markdown + END + tail)
+
+
+def main(argv):
+    del argv
+    unknown = [row for row in FLAGS.rows if row not in ROWS]
+    if unknown:
+        print("error: unknown rows {}; choose from {}".format(", ".join(unknown), ", ".join(ROWS)), file=sys.stderr)
+        return 2
+    results_dir = workspace_path(FLAGS.results_dir)
+    os.makedirs(results_dir, exist_ok=True)
+    json_path = os.path.join(results_dir, "reproduce.json")
+    results = {}
+    if os.path.exists(json_path):
+        with open(json_path) as f:
+            results = json.load(f)
+    for i, row in enumerate(FLAGS.rows, 1):
+        net, init = row.split("/")
+        logdir = workspace_path(os.path.join("runs", "reproduce", "{}-{}".format(net, init)))
+        try:
+            cost, accuracy, seconds = run_row(net, init, FLAGS.seed, logdir, "[{}/{} {}]".format(i, len(FLAGS.rows), row))
+        except RuntimeError as e:
+            print("error: {}".format(e), file=sys.stderr)
+            return 1
+        results[row] = {"command": command(net, init, FLAGS.seed), "test_cost": cost, "test_accuracy": accuracy,
+                        "seconds": seconds, "date": datetime.date.today().isoformat()}
+        # Written after every row, so an interrupted reproduction keeps what it finished.
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+        markdown = table(results)
+        with open(os.path.join(results_dir, "reproduce.md"), "w") as f:
+            f.write(markdown)
+        if FLAGS.update_readme:
+            update_readme(markdown)
+        print("[{}/{} {}] Test Cost {:.6g}, Test accuracy {:.2f} % in {:.0f} min".format(
+            i, len(FLAGS.rows), row, cost, accuracy, seconds / 60), flush=True)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)
