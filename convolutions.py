@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # Files only: no display is needed, or wanted, on a build
 import matplotlib.pyplot as plt
 import numpy as np
 
+import cli
 from graphs import convolutions
 
 FLAGS = flags.FLAGS
@@ -27,27 +28,6 @@ flags.DEFINE_enum("example", "all", ["all"] + list(convolutions.EXAMPLE_NAMES), 
 flags.DEFINE_integer("seed", 0, "Seed for the random inputs and filters; the same seed shows the same numbers.",
                      lower_bound=0)
 flags.DEFINE_string("png", "", "Also draw each example into <example>.png in this folder (created if missing).")
-
-
-class UserError(Exception):
-    """Something the user can fix; reported as one line without a traceback."""
-
-
-def user_path(path):
-    """Relative paths resolve against where `bazel run` was started, not Bazel's runfiles tree."""
-    base = os.environ.get("BUILD_WORKING_DIRECTORY") or os.getcwd()
-    return os.path.abspath(os.path.join(base, os.path.expanduser(path)))
-
-
-def make_writable_dir(path):
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as e:
-        raise UserError("--png {} cannot be created ({}); choose a folder you can write to".format(
-            path, e.strerror or e))
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError("--png {} is not writable; choose a folder you can write to".format(path))
-    return path
 
 
 def format_cells(grid):
@@ -178,7 +158,7 @@ def render_png(example, path):
 def run(example="all", seed=0, png=""):
     """Prints the chosen examples (and draws them when png names a folder); returns the exit code."""
     try:
-        png_dir = make_writable_dir(user_path(png)) if png else None
+        png_dir = cli.make_writable_dir(cli.user_path(png), "png") if png else None
         names = convolutions.EXAMPLE_NAMES if example == "all" else (example,)
         for ex in convolutions.build_examples(seed, names):
             print(format_example(ex))
@@ -187,9 +167,9 @@ def run(example="all", seed=0, png=""):
                 try:
                     render_png(ex, path)
                 except OSError as e:
-                    raise UserError("cannot write {} ({})".format(path, e.strerror or e))
+                    raise cli.UsageError("cannot write {} ({})".format(path, e.strerror or e))
                 print("Wrote {}\n".format(path))
-    except UserError as e:
+    except cli.UsageError as e:
         print("convolutions: {}".format(e), file=sys.stderr)
         return 1
     return 0

@@ -6,6 +6,8 @@ test printing `Test Cost:` / `Test accuracy: ... %` (LTFN 1, 2, 3, 5, 6).
 
 import datetime
 import os
+import shlex
+import signal
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,6 +22,9 @@ from data import loader
 from graphs import initializers
 from graphs import model
 from graphs import posts
+import checkpoints
+import cli
+import summaries
 import trainer
 
 FLAGS = flags.FLAGS
@@ -40,17 +45,18 @@ flags.DEFINE_bool("shuffle", False, "Shuffle the training set each epoch (the po
 flags.DEFINE_string("data_dir", None, "A folder with MNIST's four IDX files (gzipped or not). "
                     "Default: the verified copy embedded in data/mnist/.")
 flags.DEFINE_string("logdir", None, "TensorBoard folder for this run. Default: runs/<net>-<init>-<time>.")
+flags.DEFINE_string("checkpoint_dir", None, "Where to save checkpoints; a run started again with the same folder "
+                    "resumes from its last one. Default: <logdir>/checkpoints.")
+flags.DEFINE_integer("save_every", 500, "Save a checkpoint every this many steps (and at the end, and on Ctrl-C).",
+                     lower_bound=1)
+flags.DEFINE_bool("check_numerics", False, "Check every tensor for NaN/Inf, so divergence names the first "
+                  "node that went non-finite (slower).")
+flags.DEFINE_bool("verbose", False, "Show Python tracebacks for errors.")
 flags.register_validator("learning_rate", lambda v: v is None or v > 0, "--learning_rate must be > 0")
 
 
-class UserError(Exception):
-    """Something the user can fix; reported as one line without a traceback."""
-
-
-def user_path(path):
-    """Relative paths resolve against where `bazel run` was started, not Bazel's runfiles tree."""
-    base = os.environ.get("BUILD_WORKING_DIRECTORY") or os.getcwd()
-    return os.path.abspath(os.path.join(base, os.path.expanduser(path)))
+class Interrupted(cli.UsageError):
+    """Stopped by Ctrl-C or SIGTERM, with a checkpoint to resume from."""
 
 
 def default_logdir(net, init, now=None):
@@ -58,29 +64,47 @@ def default_logdir(net, init, now=None):
     return os.path.join("runs", "{}-{}-{}".format(net, init, stamp))
 
 
-def make_writable_dir(path, flag):
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as e:
-        raise UserError("--{} {} cannot be created ({}); choose a folder you can write to".format(
-            flag, path, e.strerror or e))
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError("--{} {} is not writable; choose a folder you can write to".format(flag, path))
-    return path
+class StopRequest:
+    """Ctrl-C (SIGINT) or SIGTERM asks training to stop after the current step, so the checkpoint
+    saved then is exactly a step boundary; a second Ctrl-C stops at once."""
+
+    def __init__(self):
+        self.signal = None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+        print("\n{} received: stopping after this step (Ctrl-C again to stop at once)".format(
+            signal.Signals(signum).name), file=sys.stderr, flush=True)
+
+    def __call__(self):
+        return self.signal is not None
 
 
-def run(net, init, steps, learning_rate, data_dir, logdir):
+def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir):
     module = model.NETS[net]
     try:
         data = loader.load_mnist(data_dir)
     except idx.IdxError as e:
-        raise UserError(str(e))
+        raise cli.UsageError(str(e))
 
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(FLAGS.seed)
         nodes = model.build(net, init, learning_rate)
+        if FLAGS.check_numerics:
+            # Runs with the optimizer: a NaN/Inf anywhere fails that very step, naming the node.
+            nodes = nodes._replace(optimizer=tf.group(
+                nodes.optimizer, tf.compat.v1.add_check_numerics_ops(), name="optimizer_checked"))
+        # LTFN 6's histograms (after the numerics checks, which need not check them), fetched on printed steps only.
+        histograms = summaries.histograms(nodes)
         init_op = tf.compat.v1.global_variables_initializer()
+        saved = checkpoints.Checkpoints(checkpoint_dir, {
+            "net": net, "init": init, "learning_rate": learning_rate, "batch_size": FLAGS.batch_size,
+            "seed": FLAGS.seed, "shuffle": FLAGS.shuffle})
     graph.finalize()
 
     writer = tf.compat.v1.summary.FileWriter(logdir, graph)
@@ -88,29 +112,57 @@ def run(net, init, steps, learning_rate, data_dir, logdir):
     print("Training {} ({}) for {} steps, batch {}, learning rate {:g}".format(
         net, init, steps, FLAGS.batch_size, learning_rate), flush=True)
 
-    def on_print(step, cost, accuracy, rate):
+    def on_print(step, cost, accuracy, rate, histogram_summary=None):
         print("Cost: {:.6g}".format(cost))
         print("Accuracy: {:.2f} %".format(accuracy * 100), flush=True)
         left = (steps - step - 1) * FLAGS.batch_size / rate if rate else 0
         logging.info("step %d/%d  %.0f images/s  ETA %s", step, steps, rate,
                      datetime.timedelta(seconds=round(left)))
         writer.add_summary(_scalars({"train/cost": cost, "train/accuracy": accuracy}), step)
+        if histogram_summary is not None:
+            writer.add_summary(histogram_summary, step)
 
+    stop = StopRequest()
     with tf.compat.v1.Session(graph=graph) as session:
         session.run(init_op)
         try:
-            trainer.train(session, nodes, batches, steps, FLAGS.print_every, on_print=on_print)
+            start = saved.restore(session)
+        except checkpoints.CheckpointError as e:
+            raise cli.UsageError(str(e))
+        if start:
+            print("Resuming at step {} from {}".format(start, checkpoint_dir), flush=True)
+            # Tells TensorBoard to drop events a crashed run wrote after this step.
+            writer.add_session_log(tf.compat.v1.SessionLog(status=tf.compat.v1.SessionLog.START), start)
+        save = lambda step: saved.save(session, step)
+        try:
+            # The first step is traced: TensorBoard's graph then shows which nodes a training step ran.
+            traced = summaries.TraceFirstRun(session, writer, "train_step_{}".format(start), start)
+            done = trainer.train(traced, nodes, batches, steps, FLAGS.print_every, start_step=start,
+                                 on_print=on_print, save_every=FLAGS.save_every, save=save, should_stop=stop,
+                                 extra_fetches=histograms)
         except trainer.DivergedError as e:
             writer.close()
-            raise UserError("{}: training diverged; try a smaller --learning_rate (was {:g})".format(
-                e, learning_rate))
-        test_cost, test_accuracy = trainer.evaluate(
-            session, nodes, data.test, FLAGS.test_batch_size, module.INPUT_SHAPE)
+            raise cli.UsageError("{}: training diverged; try a smaller --learning_rate (was {:g}){}".format(
+                e, learning_rate, "" if FLAGS.check_numerics else ", or add --check_numerics to see where"))
+        if done > start or not start:
+            save(done)
+        if stop():
+            writer.close()
+            raise Interrupted("stopped at step {} of {}; checkpoint saved in {}: run the same command to "
+                              "resume".format(done, steps, checkpoint_dir))
+        test_cost, test_accuracy = trainer.evaluate(  # its first batch traced, to compare with training's
+            summaries.TraceFirstRun(session, writer, "test_step", done), nodes, data.test,
+            FLAGS.test_batch_size, module.INPUT_SHAPE)
+        activations_png = summaries.write_activations(
+            session, nodes, data.test.images[:summaries.ACTIVATION_IMAGES].reshape((-1,) + module.INPUT_SHAPE),
+            logdir, {"net": net, "init": init, "step": done, "learning_rate": learning_rate, "seed": FLAGS.seed})
     print("Test Cost: {:.6g}".format(test_cost))
     print("Test accuracy: {:.2f} %".format(test_accuracy))
     writer.add_summary(_scalars({"test/cost": test_cost, "test/accuracy": test_accuracy / 100}), steps)
     writer.close()
-    print("TensorBoard logs: {}\n  view them: bazel run //:tensorboard -- --logdir={}".format(logdir, logdir))
+    print("Activations before each ReLU (LTFN 6): {}".format(activations_png))
+    print("TensorBoard logs: {}\n  view them: bazel run //:tensorboard -- --logdir={}".format(
+        logdir, shlex.quote(logdir)))
     return test_cost, test_accuracy
 
 
@@ -131,10 +183,21 @@ def main(argv):
     steps = settings.steps if FLAGS.steps is None else FLAGS.steps
     learning_rate = FLAGS.learning_rate or settings.learning_rate
     try:
-        data_dir = user_path(FLAGS.data_dir) if FLAGS.data_dir else None
-        logdir = make_writable_dir(user_path(FLAGS.logdir or default_logdir(net, init)), "logdir")
-        run(net, init, steps, learning_rate, data_dir, logdir)
-    except UserError as e:
+        data_dir = cli.user_path(FLAGS.data_dir) if FLAGS.data_dir else None
+        logdir = cli.make_writable_dir(cli.user_path(FLAGS.logdir or default_logdir(net, init)), "logdir")
+        checkpoint_dir = cli.make_writable_dir(
+            cli.user_path(FLAGS.checkpoint_dir) if FLAGS.checkpoint_dir else os.path.join(logdir, "checkpoints"),
+            "checkpoint_dir")
+        run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir)
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("stopped at once; run the same command to resume from the last checkpoint saved", file=sys.stderr)
+        return 130
+    except cli.UsageError as e:
+        if FLAGS.verbose:
+            raise
         print("error: {}".format(e), file=sys.stderr)
         return 1
     return 0

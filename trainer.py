@@ -5,18 +5,31 @@ benchmark (bench/) measures the very same code path.
 """
 
 import math
+import re
 import time
 
 import numpy as np
+import tensorflow as tf
 
 
 class DivergedError(Exception):
-    """The cost stopped being a finite number."""
+    """The cost, or with --check_numerics any tensor, stopped being a finite number."""
 
-    def __init__(self, step, cost):
-        super().__init__("cost became {} at step {}".format(cost, step))
+    def __init__(self, step, cost=None, tensor=None, values=None):
+        if tensor is None:
+            message = "cost became {} at step {}".format(cost, step)
+        else:
+            message = "{} went {} at step {}, in {}".format(tensor.split("/")[0], values, step, tensor)
+        super().__init__(message)
         self.step = step
         self.cost = cost
+        self.tensor = tensor
+
+
+def _numerics_failure(error):
+    """(tensor, "NaN"/"Inf") if error is tf.debugging.check_numerics firing, else None."""
+    match = re.search(r"(\S+) : Tensor had (NaN|Inf) values", str(error))
+    return match.groups() if match else None
 
 
 class Batches:
@@ -54,29 +67,48 @@ class Batches:
         return self.images[index], self.labels[index]
 
 
-def train(session, model, batches, steps, print_every, start_step=0, on_print=None):
-    """Runs `optimizer` for steps [start_step, steps); every print_every steps it calls
-    on_print(step, cost, accuracy, images_per_second).
+def train(session, model, batches, steps, print_every, start_step=0, on_print=None,
+          save_every=None, save=None, should_stop=None, extra_fetches=None):
+    """Runs `optimizer` for steps [start_step, steps) and returns how many steps are done.
 
+    Every print_every steps it calls on_print(step, cost, accuracy, images_per_second); every
+    save_every completed steps, save(steps_done). should_stop() is asked after each completed step, so
+    an interrupted run stops between steps, never inside one, and resumes exactly where it stopped.
     Accuracy is fetched only on printed steps; cost every step, because a non-finite cost must stop
-    the run at the step it happens (DivergedError).
+    the run at the step it happens (DivergedError). extra_fetches (e.g. a merged summary op), if
+    given, is fetched on printed steps only, with the same run, and passed to on_print as a fifth
+    argument.
     """
     feed = {}
     window_start, window_images = time.perf_counter(), 0
     for step in range(start_step, steps):
         feed[model.input], feed[model.labels] = batches(step)
-        if step % print_every == 0:
-            _, cost, accuracy = session.run([model.optimizer, model.cost, model.accuracy], feed)
-        else:
-            _, cost = session.run([model.optimizer, model.cost], feed)
-            accuracy = None
+        try:
+            if step % print_every == 0:
+                fetches = [model.optimizer, model.cost, model.accuracy]
+                if extra_fetches is not None:
+                    fetches.append(extra_fetches)
+                _, cost, accuracy, *extra = session.run(fetches, feed)
+            else:
+                _, cost = session.run([model.optimizer, model.cost], feed)
+                accuracy = None
+        except tf.errors.InvalidArgumentError as e:
+            failure = _numerics_failure(e)
+            if failure is None:
+                raise
+            raise DivergedError(step, tensor=failure[0], values=failure[1]) from e
         if not math.isfinite(cost):
             raise DivergedError(step, cost)
         window_images += batches.batch_size
         if accuracy is not None and on_print is not None:
             elapsed = time.perf_counter() - window_start
-            on_print(step, float(cost), float(accuracy), window_images / elapsed if elapsed else 0.0)
+            on_print(step, float(cost), float(accuracy), window_images / elapsed if elapsed else 0.0, *extra)
             window_start, window_images = time.perf_counter(), 0
+        if save is not None and save_every and (step + 1) % save_every == 0:
+            save(step + 1)
+        if should_stop is not None and should_stop():
+            return step + 1
+    return max(start_step, steps)
 
 
 def softmax_cross_entropy(logits, labels):

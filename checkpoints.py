@@ -1,0 +1,68 @@
+"""Saving and resuming training, so an interrupted run loses nothing.
+
+tf.compat.v1.train.Saver writes `model.ckpt-<step>`; the step in the name is where a resumed run
+continues. Beside the checkpoints, run.json records the settings that decide the weights and the
+batch sequence, so a run never resumes from a checkpoint another configuration wrote.
+"""
+
+import json
+import os
+import re
+
+import tensorflow as tf
+
+SETTINGS_FILE = "run.json"
+PREFIX = "model.ckpt"
+
+
+class CheckpointError(Exception):
+    """A checkpoint folder that cannot be resumed from; the message says what to do."""
+
+
+class Checkpoints:
+
+    def __init__(self, directory, settings):
+        """Call inside the graph, before it is finalized: the Saver adds save/restore nodes."""
+        self.directory = directory
+        self.settings = settings
+        self.saver = tf.compat.v1.train.Saver(max_to_keep=2)
+
+    def _check_settings(self):
+        path = os.path.join(self.directory, SETTINGS_FILE)
+        try:
+            with open(path) as f:
+                saved = json.load(f)
+        except (OSError, ValueError) as e:
+            raise CheckpointError("{} is unreadable ({}); the checkpoints beside it cannot be trusted: "
+                                  "delete {} or choose another --checkpoint_dir".format(path, e, self.directory))
+        differing = ["--{}={} (now {})".format(k, saved.get(k), v) for k, v in sorted(self.settings.items())
+                     if saved.get(k) != v]
+        if differing:
+            raise CheckpointError("the checkpoints in {} were written with {}; run with those flags to resume, "
+                                  "or choose another --checkpoint_dir".format(self.directory, ", ".join(differing)))
+
+    def restore(self, session):
+        """Restores the latest checkpoint into session; returns the step to continue from (0: none)."""
+        state = tf.compat.v1.train.get_checkpoint_state(self.directory)
+        if state is None or not state.model_checkpoint_path:
+            return 0
+        path = state.model_checkpoint_path
+        if not os.path.isabs(path):
+            path = os.path.join(self.directory, path)
+        self._check_settings()
+        match = re.search(r"-(\d+)$", path)
+        if not match:
+            raise CheckpointError("{}: not a checkpoint this program wrote; delete it or choose another "
+                                  "--checkpoint_dir".format(path))
+        try:
+            self.saver.restore(session, path)
+        except (tf.errors.OpError, ValueError) as e:
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError("checkpoint {} is damaged ({}); delete {} to start over, or restore the "
+                                  "folder from a backup".format(path, first_line[:200], self.directory))
+        return int(match.group(1))
+
+    def save(self, session, step):
+        with open(os.path.join(self.directory, SETTINGS_FILE), "w") as f:
+            json.dump(self.settings, f, indent=1, sort_keys=True)
+        self.saver.save(session, os.path.join(self.directory, PREFIX), global_step=step, write_meta_graph=False)

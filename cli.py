@@ -1,0 +1,33 @@
+"""What the command-line programs share: paths relative to where `bazel run` started, one-line errors."""
+
+import argparse
+import os
+
+
+class UsageError(Exception):
+    """Something the user can fix; reported as one line `error: ...` without a traceback, exit 1."""
+
+
+def user_path(path):
+    """Relative paths resolve against where `bazel run` was started, not Bazel's runfiles tree."""
+    base = os.environ.get("BUILD_WORKING_DIRECTORY") or os.getcwd()
+    return os.path.abspath(os.path.join(base, os.path.expanduser(path)))
+
+
+def make_writable_dir(path, flag):
+    """Creates the folder given by --flag, or refuses it in one line if it cannot be written."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise UsageError("--{} {} cannot be created ({}); choose a folder you can write to".format(
+            flag, path, e.strerror or e))
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError("--{} {} is not writable; choose a folder you can write to".format(flag, path))
+    return path
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose mistakes raise UsageError (one line) instead of printing usage and exiting 2."""
+
+    def error(self, message):
+        raise UsageError(message)

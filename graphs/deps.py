@@ -1,0 +1,562 @@
+"""What `session.run(fetches)` executes, which placeholders it needs, and the shapes it sees (LTFN 2).
+
+LTFN 2: "When we pass optimizer and cost to session.run, TensorFlow looks at the dependencies for
+these two nodes" and runs only those; `logits` alone needs `input` but not `labels`. This module
+
+  * predicts that set with TensorFlow's own `extract_sub_graph`, minus what a feed cuts off;
+  * proves it: runs the fetch once with a FULL_TRACE and accounts for every node that did (or did
+    not) execute, explaining each difference (runtime nodes, feeds, oneDNN/Grappler fusions);
+  * shows the static shapes (`?` for the None batch) beside the shapes one real batch produced;
+  * draws the graph collapsed by top-level name scope, as TensorBoard does, with the fetched
+    sub-graph in orange as in the post's figure.
+
+`deps.py` at the repository root is the command line; tests/deps_test.py checks all of it.
+"""
+
+import collections
+import difflib
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
+# Only to silence extract_sub_graph's "designed for TensorFlow v1" notice: using TF1 is the point here.
+from tensorflow.python.util import deprecation
+
+from graphs import model
+
+# The names the posts use; suggested when a --fetch or --feed name is unknown.
+POST_NAMES = ("input", "labels", "logits", "cost", "optimizer", "predictions", "accuracy")
+
+# Op types whose outputs say nothing about the batch, left out of the shapes table.
+_SHAPELESS_OPS = frozenset(["Const", "VarHandleOp", "ReadVariableOp", "NoOp", "VariableV2"])
+
+# Node types the executor adds to every step; none of them is in the user's GraphDef.
+RUNTIME_OPS = {
+    "_Arg": "carries a value fed through feed_dict into the step",
+    "_Retval": "hands a fetched value back to session.run",
+    "_Recv": "receives a fed value (or one sent from another device)",
+    "_Send": "sends a fetched value (or one needed on another device)",
+    "_HostRecv": "receives a value on the host",
+    "_HostSend": "sends a value from the host",
+}
+RUNTIME_NAMES = {
+    "_SOURCE": "the executor's start node: every step begins there",
+    "_SINK": "the executor's end node",
+}
+
+# "[mklcpu 1.0MB 1.0MB] layer1/layer1_conv = _MklNativeConv2DWithBias(in0, in1, in2)"
+_TIMELINE = re.compile(r"^(?:\[[^\]]*\]\s*)?(\S+) = ([^(\s]+)\((.*)\)\s*$")
+# Kernels that compute several graph ops in one: _MklNativeConv2DWithBias, _FusedConv2D, ...
+_FUSED_KERNEL = re.compile(r"^_\w*(Fused|With)")
+# Feeds arrive in nodes named _arg_<tensor op>_<output slot>_<index>.
+_ARG_NAME = re.compile(r"^_arg_(.+)_(\d+)_(\d+)$")
+
+
+class DepsError(Exception):
+    """Something the user can fix; reported as one line without a traceback."""
+
+
+def build(net, init, learning_rate, seed=0):
+    """The net's whole graph, as //:run builds it: (graph, model.Model, init op)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.set_random_seed(seed)
+        nodes = model.build(net, init, learning_rate)
+        init_op = tf.compat.v1.global_variables_initializer()
+    return graph, nodes, init_op
+
+
+def scope_of(name):
+    """Top-level name scope: `layer1/Conv2D` -> `layer1`; `cost` and `cost/...` share `cost`."""
+    return name.split("/", 1)[0]
+
+
+def format_shape(shape):
+    """`(?, 28, 28, 64)`: `?` is a dimension left None, like the batch (LTFN 2)."""
+    if shape is None:
+        return "<unknown>"
+    if isinstance(shape, tf.TensorShape):
+        if shape.rank is None:
+            return "<unknown>"
+        shape = shape.as_list()
+    dims = ["?" if d is None or (isinstance(d, int) and d < 0) else str(d) for d in shape]
+    if len(dims) == 1:
+        return "({},)".format(dims[0])
+    return "(" + ", ".join(dims) + ")"
+
+
+def _valid_names_hint(graph, name):
+    ops = [op.name for op in graph.get_operations()]
+    close = difflib.get_close_matches(name, ops, n=3, cutoff=0.6)
+    hint = "did you mean {}? ".format(" or ".join(close)) if close else ""
+    posts = [n for n in POST_NAMES if n in set(ops)]
+    return "{}valid names: {}, or any op name such as {}".format(
+        hint, ", ".join(posts), next((o for o in ops if o.endswith("_out") or o.endswith("_output")),
+                                     "layer1/MatMul"))
+
+
+def _element(graph, name, flag):
+    try:
+        return graph.as_graph_element(name, allow_tensor=True, allow_operation=True)
+    except (KeyError, ValueError, TypeError):
+        raise DepsError("--{}: no node named '{}' in this graph; {}".format(
+            flag, name, _valid_names_hint(graph, name.split(":")[0])))
+
+
+def resolve_fetches(graph, names):
+    """Fetch names -> graph elements (a tensor where the op has outputs, else the op), in order."""
+    if not names:
+        raise DepsError("--fetch: name at least one node, e.g. --fetch=logits")
+    elements = []
+    for name in names:
+        element = _element(graph, name.strip(), "fetch")
+        if isinstance(element, tf.Operation) and element.outputs:
+            element = element.outputs[0]
+        if element not in elements:
+            elements.append(element)
+    return elements
+
+
+def resolve_feeds(graph, names):
+    """Feed names -> tensors. Any tensor can be fed in TensorFlow; we need one value per name."""
+    tensors = []
+    for name in names:
+        element = _element(graph, name.strip(), "feed")
+        if isinstance(element, tf.Operation):
+            if len(element.outputs) != 1:
+                raise DepsError("--feed: '{}' has {} outputs; name one tensor, e.g. '{}:0'".format(
+                    element.name, len(element.outputs), element.name))
+            element = element.outputs[0]
+        if element.dtype in (tf.resource, tf.variant, tf.string):
+            raise DepsError("--feed: '{}' is a {} tensor; feed a placeholder such as input or labels".format(
+                element.name, element.dtype.name))
+        if element not in tensors:
+            tensors.append(element)
+    return tensors
+
+
+def _op_name(element):
+    return element.op.name if isinstance(element, tf.Tensor) else element.name
+
+
+def _parse_input(text):
+    """NodeDef input -> (op name, output slot, is control edge)."""
+    if text.startswith("^"):
+        return text[1:], None, True
+    name, _, slot = text.partition(":")
+    return name, int(slot or 0), False
+
+
+Prediction = collections.namedtuple("Prediction", [
+    "fetches",       # op names fetched, in the user's order
+    "sub_graph",     # every node extract_sub_graph keeps for the fetches (TensorFlow's own answer)
+    "runs",          # the nodes whose kernels will execute: sub_graph minus what feeds cut off
+    "fed",           # op names whose fed output the step uses instead of running them
+    "required",      # placeholders in the fetched sub-graph after feed cuts: they must be fed
+    "unfed",         # required placeholders not in the feeds: session.run will fail on them
+    "unused_feeds",  # fed tensors the fetches do not need (TensorFlow accepts and ignores them)
+    "parents",       # node -> the node that first reached it (for "cost depends on labels via ...")
+])
+
+
+def predict(graph, fetches, feeds=None):
+    """Which nodes session.run(fetches, feed_dict over `feeds`) executes, and what must be fed.
+
+    `feeds` are tensors; None means "feed exactly the placeholders the fetches need", as the posts do.
+    """
+    graph_def = graph.as_graph_def()
+    fetch_ops = [_op_name(f) for f in fetches]
+    with deprecation.silence():
+        sub = tf.compat.v1.graph_util.extract_sub_graph(graph_def, fetch_ops)
+    nodes = {n.name: n for n in sub.node}
+    if feeds is None:
+        feeds = [graph.get_operation_by_name(n.name).outputs[0]
+                 for n in graph_def.node if n.name in nodes and n.op == "Placeholder"]
+    fed_tensors = {(t.op.name, t.value_index) for t in feeds}
+
+    # Walk back from the fetches. A fed tensor is not computed: the walk stops at it, so nothing
+    # upstream of a feed runs (unless something else still needs it).
+    runs, fed, parents = set(), set(), {}
+    stack = []
+    for f in fetches:
+        key = (f.op.name, f.value_index) if isinstance(f, tf.Tensor) else None
+        if key in fed_tensors:
+            fed.add(key[0])
+        else:
+            stack.append(_op_name(f))
+    while stack:
+        name = stack.pop()
+        if name in runs:
+            continue
+        runs.add(name)
+        for text in nodes[name].input:
+            source, slot, control = _parse_input(text)
+            if not control and (source, slot) in fed_tensors:
+                fed.add(source)
+                parents.setdefault(source, name)
+            elif source not in runs:
+                parents.setdefault(source, name)
+                stack.append(source)
+
+    order = [n.name for n in graph_def.node]
+    placeholder_ops = {n.name for n in sub.node if n.op in ("Placeholder", "PlaceholderV2")}
+    required = [n for n in order if n in placeholder_ops and (n in runs or n in fed)]
+    unfed = [n for n in required if n in runs]
+    fed_ops = {t.op.name for t in feeds}
+    unused = [t.name for t in feeds if t.op.name not in runs and t.op.name not in fed]
+    return Prediction(fetch_ops, set(nodes), runs, fed & fed_ops, required, unfed, unused, parents)
+
+
+def dependency_path(prediction, target):
+    """fetch -> ... -> target, following how `predict` first reached `target`."""
+    path = [target]
+    while path[-1] in prediction.parents and path[-1] not in prediction.fetches:
+        path.append(prediction.parents[path[-1]])
+    return list(reversed(path))
+
+
+# Ops that only move or reshape data; a "why" names the first real computation instead.
+_PLUMBING = frozenset(["Reshape", "Identity", "Shape", "ShapeN", "Slice", "ConcatV2", "Pack", "Sub",
+                       "Rank", "Const", "ExpandDims", "Squeeze", "StopGradient"])
+
+
+def describe_path(graph, path):
+    """The first real computation after the source on a fetch -> ... -> source path, e.g.
+    `cost/softmax_cross_entropy_with_logits (SoftmaxCrossEntropyWithLogits)`."""
+    for name in reversed(path[1:-1]):
+        op = graph.get_operation_by_name(name)
+        if op.type not in _PLUMBING:
+            return "{} ({})".format(name, op.type)
+    return path[0]
+
+
+def scope_counts(graph, names):
+    """{top-level scope: (nodes of `names` in it, all nodes in it)} in graph order."""
+    total = collections.OrderedDict()
+    for op in graph.get_operations():
+        total[scope_of(op.name)] = total.get(scope_of(op.name), 0) + 1
+    inside = collections.Counter(scope_of(n) for n in names)
+    return collections.OrderedDict((s, (inside.get(s, 0), t)) for s, t in total.items())
+
+
+def initializer_nodes(graph):
+    """Every node global_variables_initializer() runs (the `init` op and what it needs)."""
+    ops = [op.name for op in graph.get_operations() if op.type == "NoOp" and op.name == "init"]
+    if not ops:
+        return set()
+    with deprecation.silence():
+        return {n.name for n in tf.compat.v1.graph_util.extract_sub_graph(graph.as_graph_def(), ops).node}
+
+
+def session_config(rewrites=False):
+    """A session config; rewrites=False switches Grappler's graph rewrites off.
+
+    Grappler renames, fuses, folds and prunes nodes before they run, so a trace with it on cannot be
+    compared name by name with the GraphDef. Switched off here: the meta optimizer and each of its
+    passes, plus the classic graph optimizer's constant folding, CSE and inlining (opt_level L0).
+    """
+    if rewrites:
+        return tf.compat.v1.ConfigProto()
+    rc = rewriter_config_pb2.RewriterConfig
+    off = rc.OFF
+    rewrite_options = rc(
+        constant_folding=off, arithmetic_optimization=off, remapping=off, layout_optimizer=off,
+        dependency_optimization=off, loop_optimization=off, function_optimization=off,
+        shape_optimization=off, debug_stripper=off, scoped_allocator_optimization=off,
+        pin_to_host_optimization=off, implementation_selector=off, auto_mixed_precision=off,
+        common_subgraph_elimination=off, memory_optimization=rc.NO_MEM_OPT,
+        disable_meta_optimizer=True)
+    graph_options = tf.compat.v1.GraphOptions(rewrite_options=rewrite_options)
+    graph_options.optimizer_options.opt_level = tf.compat.v1.OptimizerOptions.L0
+    graph_options.optimizer_options.do_constant_folding = False
+    graph_options.optimizer_options.do_common_subexpression_elimination = False
+    graph_options.optimizer_options.do_function_inlining = False
+    return tf.compat.v1.ConfigProto(graph_options=graph_options)
+
+
+def feed_dict(graph, feeds, batch):
+    """Values for `feeds` from `batch` (a loader.DataSet: flat images, one-hot labels).
+
+    input and labels take the batch; any other fed tensor gets random values of its static shape
+    with `?` set to the batch size (its values do not matter to what runs).
+    """
+    n = len(batch.images)
+    values = {}
+    rng = np.random.default_rng(0)
+    for tensor in feeds:
+        shape = tensor.shape.as_list() if tensor.shape.rank is not None else None
+        if tensor.op.name == "input":
+            values[tensor] = np.reshape(batch.images, [n] + shape[1:]).astype(np.float32)
+        elif tensor.op.name == "labels":
+            values[tensor] = np.asarray(batch.labels, np.float32)
+        else:
+            if shape is None or any(d is None for d in shape[1:]):
+                raise DepsError("--feed: '{}' has shape {}; only tensors whose shape is known apart "
+                                "from the batch can be fed here".format(tensor.name, format_shape(shape)))
+            full = [n if d is None else d for d in shape]
+            values[tensor] = rng.standard_normal(full).astype(tensor.dtype.as_numpy_dtype)
+    return values
+
+
+TracedNode = collections.namedtuple("TracedNode", ["name", "op", "inputs", "shapes"])
+Trace = collections.namedtuple("Trace", ["nodes", "error", "values"])
+
+
+def traced_run(graph, init_op, fetches, feeds, batch, rewrites=False):
+    """Runs `fetches` once with a FULL_TRACE; returns Trace(nodes by name, error line, values).
+
+    Variables are initialized first (its own, untraced run). A TensorFlow error is returned as its
+    message's first line, not raised: showing it is part of the lesson.
+    """
+    values = feed_dict(graph, feeds, batch)
+    options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+    metadata = tf.compat.v1.RunMetadata()
+    with tf.compat.v1.Session(graph=graph, config=session_config(rewrites)) as session:
+        session.run(init_op)
+        try:
+            result = session.run(fetches, values, options=options, run_metadata=metadata)
+        except tf.errors.OpError as e:
+            return Trace({}, error_line(e), None)
+    nodes = collections.OrderedDict()
+    for device in metadata.step_stats.dev_stats:
+        for stats in device.node_stats:
+            match = _TIMELINE.match(stats.timeline_label)
+            op, inputs = (match.group(2), [i.strip() for i in match.group(3).split(",") if i.strip()]) \
+                if match else (None, [])
+            shapes = {}
+            for out in stats.output:
+                dims = [d.size for d in out.tensor_description.shape.dim]
+                shapes[out.slot] = None if out.tensor_description.shape.unknown_rank else dims
+            if stats.node_name not in nodes or shapes and not nodes[stats.node_name].shapes:
+                nodes[stats.node_name] = TracedNode(stats.node_name, op, inputs, shapes)
+    return Trace(nodes, None, result)
+
+
+def error_line(error):
+    """`ErrorType: the line that says what is wrong`, without TensorFlow's 'defined at' stack."""
+    skip = ("Graph execution error", "Detected at node", "Node:", "[[")
+    for line in error.message.splitlines():
+        if line.strip() and not line[0].isspace() and not line.startswith(skip):
+            return "{}: {}".format(type(error).__name__, line.strip())
+    return "{}: {}".format(type(error).__name__, error.message.strip().splitlines()[0])
+
+
+Comparison = collections.namedtuple("Comparison", [
+    "predicted",     # how many nodes the prediction says will run
+    "matched",       # predicted nodes that ran under their own name
+    "fused",         # {predicted node: (node it was fused into, that node's traced op)}
+    "kernels",       # {node: (graph op, traced op)}: same node, a specialised kernel (e.g. _MklMatMul)
+    "feeds",         # {traced node: fed op it stands in for}
+    "runtime",       # {traced node: why the executor added it}
+    "removed",       # predicted, not run, rewrites on: folded or pruned by Grappler
+    "added",         # run under a name not in the graph, rewrites on: made by Grappler
+    "missing",       # predicted, not run, unexplained
+    "extra",         # run, not predicted, unexplained
+])
+
+
+def compare(graph, prediction, trace, rewrites=False):
+    """Accounts for every predicted node and every traced node; anything left over is unexplained."""
+    ops = {op.name: op for op in graph.get_operations()}
+    traced = trace.nodes
+    runs = prediction.runs
+    matched = sorted(runs & set(traced))
+    kernels = {n: (ops[n].type, traced[n].op) for n in matched
+               if traced[n].op and traced[n].op != ops[n].type}
+
+    consumers = collections.defaultdict(set)
+    for name in runs:
+        for t in ops[name].inputs:
+            consumers[t.op.name].add(name)
+        for c in ops[name].control_inputs:
+            consumers[c.name].add(name)
+
+    def traced_inputs(node):
+        names = set()
+        for text in node.inputs:
+            source = text.lstrip("^").split(":")[0]
+            arg = _ARG_NAME.match(source)
+            names.add(arg.group(1) if arg else source)  # a fed input counts as the node it stands in for
+        return names
+
+    fused, missing, removed = {}, [], []
+    for name in sorted(runs - set(traced)):
+        # Fused: a node downstream of it (through other vanished nodes) ran as another op than the
+        # graph says AND reads this node's own inputs directly: e.g. Conv2D + BiasAdd ran as one
+        # _MklNativeConv2DWithBias named after the BiasAdd, taking the Conv2D's input and filter.
+        own_inputs = {t.op.name for t in ops[name].inputs}
+        into, seen, frontier = None, {name}, [name]
+        while frontier and into is None:
+            nxt = []
+            for n in frontier:
+                for c in sorted(consumers[n] - seen):
+                    seen.add(c)
+                    if c not in traced:
+                        nxt.append(c)
+                    elif (into is None and traced[c].op and _FUSED_KERNEL.search(traced[c].op) and
+                          own_inputs & (traced_inputs(traced[c]) - {t.op.name for t in ops[c].inputs})):
+                        into = c
+            frontier = nxt
+        if into:
+            fused[name] = (into, traced[into].op)
+        elif rewrites:
+            removed.append(name)
+        else:
+            missing.append(name)
+
+    feeds, runtime, extra, added = {}, {}, [], []
+    for name, node in traced.items():
+        if name in runs:
+            continue
+        arg = _ARG_NAME.match(name)
+        if node.op == "_Arg" and arg and arg.group(1) in prediction.fed | set(prediction.fetches):
+            feeds[name] = arg.group(1)
+        elif name in RUNTIME_NAMES:
+            runtime[name] = RUNTIME_NAMES[name]
+        elif node.op in RUNTIME_OPS:
+            runtime[name] = RUNTIME_OPS[node.op]
+        elif rewrites and name not in ops:
+            added.append(name)
+        else:
+            extra.append(name)
+    return Comparison(len(runs), matched, fused, kernels, feeds, runtime, removed, added, missing, extra)
+
+
+def fusion_source(op_type, rewrites=False):
+    """Who fused nodes into a kernel of `op_type`."""
+    if rewrites:
+        return "the graph rewrites (Grappler's remapper, then oneDNN's pass)"
+    if op_type.startswith("_Mkl"):
+        return ("oneDNN's graph rewrite (not Grappler, so it happens with rewrites off too; "
+                "TF_ENABLE_ONEDNN_OPTS=0 disables it)")
+    return "a graph rewrite outside Grappler"
+
+
+ShapeRow = collections.namedtuple("ShapeRow", ["name", "op", "static", "run"])
+
+
+def shape_rows(graph, prediction, trace, session_run=None):
+    """One row per output of the nodes that run (and fed ones), in graph (topological) order.
+
+    Run shapes come from the trace's output descriptions; an output that did not run under its own
+    name (fused away) is fetched by `session_run(tensors) -> arrays` if given.
+    """
+    rows, pending = [], []
+    keep = prediction.runs | prediction.fed
+    for op in graph.get_operations():  # creation order: every op is created after its inputs
+        if op.name not in keep or op.type in _SHAPELESS_OPS:
+            continue
+        for t in op.outputs:
+            if t.dtype in (tf.resource, tf.variant):
+                continue
+            run = None
+            node = trace.nodes.get(op.name)
+            if node and t.value_index in node.shapes:
+                run = format_shape(node.shapes[t.value_index])
+            elif op.name in prediction.fed:
+                arg = next((n for n in trace.nodes.values() if n.op == "_Arg" and
+                            n.name.startswith("_arg_{}_{}_".format(op.name, t.value_index))), None)
+                run = format_shape(arg.shapes.get(0)) if arg else None
+            name = op.name if len(op.outputs) == 1 else t.name
+            rows.append(ShapeRow(name, op.type, format_shape(t.shape), run))
+            if run is None:
+                pending.append((len(rows) - 1, t))
+    if pending and session_run:
+        arrays = session_run([t for _, t in pending])
+        for (i, _), a in zip(pending, arrays):
+            rows[i] = rows[i]._replace(run=format_shape(list(np.shape(a))) + " *")
+    return rows
+
+
+# ---- The picture: the graph collapsed by top-level scope (TensorBoard's view), fetch in orange.
+
+def _q(text):
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(graph, prediction, title="graph", caption=None):
+    """Graphviz DOT of `graph`: one node per top-level scope, edges between scopes.
+
+    Scopes holding a node that runs (or is fed) for the fetches are filled orange, as in LTFN 2's
+    figure; a placeholder that must be fed but is not gets a red border.
+    """
+    active = prediction.runs | prediction.fed
+    counts = scope_counts(graph, active)
+    ops = graph.get_operations()
+    kinds = {}
+    for op in ops:
+        kinds.setdefault(scope_of(op.name), set()).add(op.type)
+    edges = collections.OrderedDict()  # (from scope, to scope) -> [tensors], control, used
+    for op in ops:
+        dst = scope_of(op.name)
+        links = [(t.op.name, t) for t in op.inputs] + [(c.name, None) for c in op.control_inputs]
+        for src_name, tensor in links:
+            src = scope_of(src_name)
+            if src == dst:
+                continue
+            entry = edges.setdefault((src, dst), [set(), False, False])
+            if tensor is None:
+                entry[1] = True
+            else:
+                entry[0].add(tensor)
+            if op.name in prediction.runs and (src_name in active):
+                entry[2] = True
+    lines = ["digraph {} {{".format(_q(title)),
+             "  rankdir=BT;",  # inputs at the bottom, as TensorBoard draws it
+             "  labelloc=t;",
+             "  label={};".format(_q(caption or "session.run({}): the orange nodes run".format(
+                 ", ".join(prediction.fetches)))),
+             '  node [shape=box, style="rounded", fontname="Helvetica"];',
+             '  edge [fontname="Helvetica", fontsize=10, color="gray40"];']
+    for scope, (inside, total) in counts.items():
+        label = scope if total == 1 else "{}\n{} ops".format(scope, total)
+        attrs = ["label=" + _q(label)]
+        if kinds[scope] <= {"Placeholder", "PlaceholderV2"}:
+            attrs.append("shape=ellipse")
+        if inside:
+            attrs += ['style="rounded,filled"', "fillcolor=orange"]
+            if scope in prediction.unfed:
+                attrs += ["color=red", "penwidth=3"]
+        lines.append("  {} [{}];".format(_q(scope), ", ".join(attrs)))
+    for (src, dst), (tensors, control, used) in edges.items():
+        attrs = []
+        if len(tensors) == 1:
+            attrs.append("label=" + _q(format_shape(next(iter(tensors)).shape)))
+        elif tensors:
+            attrs.append("label=" + _q("{} tensors".format(len(tensors))))
+        if control and not tensors:
+            attrs.append("style=dashed")
+        if used:
+            attrs += ["color=darkorange", "penwidth=2"]
+        lines.append("  {} -> {}{};".format(_q(src), _q(dst), " [{}]".format(", ".join(attrs)) if attrs else ""))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_dot(text, path):
+    """Writes the DOT file, then SVG and PNG beside it if Graphviz's `dot` is installed.
+
+    Returns the paths written (DOT first). Raises DepsError if the DOT file cannot be written.
+    """
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError as e:
+        raise DepsError("--dot {} cannot be written ({}); choose a file in a folder you can write to".format(
+            path, e.strerror or e))
+    written = [path]
+    dot = shutil.which("dot")
+    if dot:
+        stem = os.path.splitext(path)[0]
+        for fmt in ("svg", "png"):
+            out = "{}.{}".format(stem, fmt)
+            done = subprocess.run([dot, "-T" + fmt, "-o", out, path], capture_output=True, text=True,
+                                  timeout=120)
+            if done.returncode != 0:
+                raise DepsError("dot -T{} {} failed: {}".format(fmt, path, done.stderr.strip()[:200]))
+            written.append(out)
+    return written

@@ -1,0 +1,106 @@
+"""What a run shows in TensorBoard beyond its graph: LTFN 6's histograms and traced session runs.
+
+* histograms(nodes): one merged op of histogram summaries of every layer's output before its ReLU
+  (`layer1_conv`, ..., `layer5_linear`), of `logits` and of `predictions`, tagged with the posts'
+  names. Build it before graph.finalize(); fetch it only on printed steps (trainer.train's
+  extra_fetches), so the other steps run exactly the graph they ran before.
+* TraceFirstRun: a Session stand-in whose first run() is traced (RunOptions FULL_TRACE) and
+  attached to the events, so TensorBoard's graph shows which nodes one training step and one test
+  step actually ran: the visual answer to LTFN 2's question of what `optimizer` and `logits` run.
+* write_activations: at the end of a run, the same tensors for a fixed batch of test images,
+  stored as histograms in `activations.npz` and drawn as `activations.png` (report.py).
+"""
+
+import os
+
+import tensorflow as tf
+
+import report
+
+SCOPE = "histograms"
+# A histogram op costs ~50 ns per value (a bucket search each), so a printed conv4 step with its
+# 15 million pre-activations would cost more than a training step. Each histogram therefore counts
+# the first images of the batch holding at least HISTOGRAM_VALUES values: 11 of 100 for conv4's
+# layer1-2, 42 for layer3-4, every image for fc3, layer5, logits and predictions.
+HISTOGRAM_VALUES = 1 << 19
+# The first ACTIVATION_IMAGES test images: the same images for every run, so runs compare.
+ACTIVATION_IMAGES = 500
+
+
+def tag(tensor):
+    """The posts' name of a tensor: `layer1/layer1_conv:0` -> `layer1_conv`, `logits:0` -> `logits`."""
+    return tensor.op.name.split("/")[-1]
+
+
+def histogram_tensors(nodes):
+    """(tag, tensor) pairs of LTFN 6's histograms, in the order the posts show them."""
+    tensors = list(nodes.pre_activations) + [nodes.logits, nodes.predictions]
+    return [(tag(t), t) for t in tensors]
+
+
+def histograms(nodes):
+    """One op (a serialized Summary) holding a histogram of each of histogram_tensors(nodes).
+
+    The ops sit under one `histograms` name scope so the learner's graph stays readable, while
+    their tags stay the posts' own (`layer1_conv`, not `histograms/layer1_conv`): the same
+    HistogramSummary op tf.compat.v1.summary.histogram builds, given its tag explicitly.
+    A HistogramSummary fails on NaN or Inf, so only finite values are counted: a diverging run then
+    stops with trainer.DivergedError as before, not with an error from its histograms.
+    """
+    with tf.compat.v1.name_scope(SCOPE):
+        ops = []
+        for name, tensor in histogram_tensors(nodes):
+            with tf.compat.v1.name_scope(name) as scope:
+                flat = tf.reshape(_first_images(tensor), [-1])
+                finite = tf.boolean_mask(flat, tf.math.is_finite(flat))
+                # name=scope: the op is `histograms/<tag>` itself, its helpers inside it.
+                ops.append(tf.raw_ops.HistogramSummary(tag=name, values=finite, name=scope))
+        return tf.raw_ops.MergeSummary(inputs=ops, name="merged")
+
+
+def _first_images(tensor):
+    per_image = 1
+    for dim in tensor.shape[1:]:
+        per_image *= int(dim)
+    images = -(-HISTOGRAM_VALUES // per_image)  # ceil
+    return tensor[:images]  # the whole batch if it is smaller
+
+
+class TraceFirstRun:
+    """Wraps a Session: the first run() is traced and its RunMetadata written to `writer` as `tag`.
+
+    Later calls go straight to the session. Anything else (graph, close, ...) is the session's.
+    """
+
+    def __init__(self, session, writer, tag, step=None):
+        self._session = session
+        self._writer = writer
+        self._tag = tag
+        self._step = step
+        self.traced = False
+
+    def run(self, fetches, feed_dict=None, **kwargs):
+        if self.traced:
+            return self._session.run(fetches, feed_dict, **kwargs)
+        self.traced = True
+        options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+        metadata = tf.compat.v1.RunMetadata()
+        result = self._session.run(fetches, feed_dict, options=options, run_metadata=metadata)
+        self._writer.add_run_metadata(metadata, self._tag, self._step)
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+def write_activations(session, nodes, images, logdir, meta):
+    """One forward pass over `images` (input only: no labels, no optimizer, weights unchanged),
+    fetching the pre-ReLU outputs, logits and predictions; writes their histograms to
+    logdir/activations.npz and draws them to logdir/activations.png. Returns the PNG's path.
+    """
+    names, tensors = zip(*histogram_tensors(nodes))
+    values = session.run(list(tensors), {nodes.input: images})
+    report.save(os.path.join(logdir, report.ACTIVATIONS_FILE), list(zip(names, values)),
+                dict(meta, images=len(images)))
+    run = report.load(logdir)
+    return report.plot([run], os.path.join(logdir, report.ACTIVATIONS_PNG))

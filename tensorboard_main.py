@@ -1,0 +1,64 @@
+"""TensorBoard from the project's own environment: `bazel run //:tensorboard -- --logdir=runs`.
+
+Serves on 127.0.0.1 (this machine only) port 6006 unless --host / --port say otherwise; a relative
+--logdir resolves against the folder `bazel run` was started in. Other flags go to TensorBoard
+as they are (e.g. --reload_interval=5). Named tensorboard_main.py, not tensorboard.py, so that it
+does not shadow the tensorboard package it starts.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cli  # noqa: E402
+
+DEFAULT_LOGDIR = "runs"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 6006
+
+
+def tensorboard_argv(argv):
+    """TensorBoard's own argv for our argv (without the program name); cli.UsageError if unusable."""
+    parser = cli.ArgumentParser(prog="bazel run //:tensorboard --", description=__doc__.splitlines()[0])
+    parser.add_argument("--logdir", default=DEFAULT_LOGDIR,
+                        help="folder of runs (or one run); relative: where `bazel run` was started")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0: every interface)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on (default 6006; 0: any free port)")
+    args, rest = parser.parse_known_args(argv)
+    logdir = cli.user_path(args.logdir)
+    if not os.path.isdir(logdir):
+        raise cli.UsageError("--logdir {} does not exist; train first (bazel run //:run) or point --logdir "
+                             "at a folder of runs".format(logdir))
+    if not 0 <= args.port <= 65535:
+        raise cli.UsageError("--port {} is not a port number (0 to 65535)".format(args.port))
+    host = [] if "--bind_all" in rest else ["--host", args.host]
+    return ["tensorboard", "--logdir", logdir, "--port", str(args.port)] + host + rest
+
+
+def main(argv=None):
+    try:
+        tb_argv = tensorboard_argv(sys.argv[1:] if argv is None else argv)
+    except cli.UsageError as e:
+        print("error: {}".format(e), file=sys.stderr)
+        return 1
+    # Imported only now: a mistyped flag answers at once, without loading TensorBoard's plugins.
+    from tensorboard import default
+    from tensorboard import main_lib
+    from tensorboard import program
+    from tensorboard.plugins import base_plugin
+
+    main_lib.global_init()
+    board = program.TensorBoard(plugins=default.get_plugins())
+    try:
+        board.configure(argv=tb_argv)
+    except base_plugin.FlagsError as e:
+        print("error: {}".format(e), file=sys.stderr)
+        return 1
+    print("Serving {} (Ctrl+C to stop)".format(tb_argv[2]), flush=True)
+    return 0 if board.main() == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""graphs/deps.py (LTFN 2): what session.run executes, proved by a traced run; shapes; the DOT picture.
+
+Random batches stand in for MNIST: what runs does not depend on the pixels.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import tensorflow as tf
+
+from data import loader
+from graphs import deps
+from graphs import model
+
+tf.compat.v1.disable_eager_execution()
+
+NETS = sorted(model.NETS)
+FETCHES = ("logits", "cost", "optimizer")
+
+
+def _batch(net, n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(model.NETS[net].INPUT_SHAPE))
+    images = rng.random((n, size), dtype=np.float32)
+    labels = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
+    return loader.DataSet(images, labels)
+
+
+def _setup(net, fetch, feeds=None):
+    graph, nodes, init_op = deps.build(net, "xavier", 0.01, seed=0)
+    fetches = deps.resolve_fetches(graph, fetch.split(","))
+    feed_tensors = deps.resolve_feeds(graph, feeds) if feeds is not None else None
+    prediction = deps.predict(graph, fetches, feed_tensors)
+    if feed_tensors is None:
+        feed_tensors = [graph.get_tensor_by_name(n + ":0") for n in prediction.required]
+    return graph, nodes, init_op, fetches, feed_tensors, prediction
+
+
+def _scopes(names):
+    return {deps.scope_of(n) for n in names}
+
+
+class PredictionTest(tf.test.TestCase):
+    """LTFN 2: logits needs only input; cost needs labels too; optimizer runs the gradients."""
+
+    def test_logits_needs_only_input(self):
+        for net in NETS:
+            with self.subTest(net=net):
+                graph, _, _, _, _, p = _setup(net, "logits")
+                self.assertEqual(p.required, ["input"])
+                self.assertEqual(p.fed, {"input"})
+                self.assertEqual(p.unfed, [])
+                # What runs is TensorFlow's extract_sub_graph minus the fed placeholder.
+                self.assertEqual(p.runs, p.sub_graph - {"input"})
+                for name in p.runs:
+                    self.assertNotIn(deps.scope_of(name), ("gradients", "cost", "optimizer", "labels",
+                                                           "accuracy", "predictions", "init"), name)
+                self.assertIn("logits", p.runs)
+
+    def test_cost_needs_input_and_labels_but_no_gradients(self):
+        for net in NETS:
+            with self.subTest(net=net):
+                _, _, _, _, _, p = _setup(net, "cost")
+                self.assertEqual(p.required, ["input", "labels"])
+                self.assertIn("cost", p.runs)
+                self.assertIn("cost/softmax_cross_entropy_with_logits", p.runs)
+                self.assertFalse(_scopes(p.runs) & {"gradients", "optimizer", "accuracy"})
+
+    def test_optimizer_runs_gradients_and_every_variable_update(self):
+        for net in NETS:
+            with self.subTest(net=net):
+                graph, _, _, _, _, p = _setup(net, "optimizer")
+                self.assertEqual(p.required, ["input", "labels"])
+                self.assertIn("gradients", _scopes(p.runs))
+                with graph.as_default():
+                    variables = {v.op.name for v in tf.compat.v1.trainable_variables()}
+                updates = [graph.get_operation_by_name(n) for n in p.runs
+                           if graph.get_operation_by_name(n).type == "ResourceApplyGradientDescent"]
+                self.assertEqual({u.inputs[0].op.name for u in updates}, variables)
+                self.assertNotIn("accuracy", _scopes(p.runs))
+
+    def test_feeding_a_hidden_tensor_cuts_off_everything_upstream(self):
+        graph, _, init_op, fetches, feeds, p = _setup("fc3", "predictions", ["layer2/layer2_output"])
+        self.assertEqual(p.required, [])
+        self.assertEqual(p.fed, {"layer2/layer2_output"})
+        self.assertFalse(_scopes(p.runs) & {"input", "layer1", "layer2"})
+        self.assertIn("layer3/MatMul", p.runs)
+        trace = deps.traced_run(graph, init_op, fetches, feeds, _batch("fc3"))
+        c = deps.compare(graph, p, trace)
+        self.assertEqual((c.missing, c.extra), ([], []))
+        self.assertEqual(set(c.feeds.values()), {"layer2/layer2_output"})
+
+    def test_unknown_name_is_one_clear_error(self):
+        graph, _, _ = deps.build("linear", "xavier", 0.01)
+        with self.assertRaisesRegex(deps.DepsError, r"no node named 'cots'.*cost.*logits"):
+            deps.resolve_fetches(graph, ["cots"])
+        with self.assertRaisesRegex(deps.DepsError, "--feed: no node named 'lables'"):
+            deps.resolve_feeds(graph, ["lables"])
+
+
+class TracedRunTest(tf.test.TestCase):
+    """The prediction, checked against what the executor really ran (FULL_TRACE step_stats)."""
+
+    def test_trace_agrees_with_prediction(self):
+        for net in NETS:
+            for fetch in FETCHES:
+                with self.subTest(net=net, fetch=fetch):
+                    graph, _, init_op, fetches, feeds, p = _setup(net, fetch)
+                    trace = deps.traced_run(graph, init_op, fetches, feeds, _batch(net))
+                    self.assertIsNone(trace.error)
+                    c = deps.compare(graph, p, trace)
+                    self.assertEqual(c.missing, [])
+                    self.assertEqual(c.extra, [])
+                    self.assertEqual(len(c.matched) + len(c.fused), c.predicted)
+                    # Each fed placeholder shows up as the runtime's _arg node, not as itself.
+                    self.assertEqual(sorted(c.feeds.values()), p.required)
+                    self.assertIn("_SOURCE", c.runtime)
+                    # A fusion (oneDNN's Conv2D+BiasAdd) must name a node that ran as a fused kernel.
+                    for name, (into, op) in c.fused.items():
+                        self.assertIn(into, trace.nodes)
+                        self.assertRegex(op, r"^_\w*(Fused|With)")
+
+    def test_unfed_placeholder_raises_tensorflows_own_error(self):
+        graph, _, init_op, fetches, feeds, p = _setup("linear", "cost", ["input"])
+        self.assertEqual(p.unfed, ["labels"])
+        self.assertEqual(p.required, ["input", "labels"])
+        trace = deps.traced_run(graph, init_op, fetches, feeds, _batch("linear"))
+        self.assertRegex(trace.error,
+                         r"^InvalidArgumentError: You must feed a value for placeholder tensor 'labels'")
+        self.assertNotIn("\n", trace.error)
+        path = deps.dependency_path(p, "labels")
+        self.assertEqual((path[0], path[-1]), ("cost", "labels"))
+        self.assertIn("softmax_cross_entropy_with_logits", deps.describe_path(graph, path))
+        # The very exception TensorFlow raises, not one of ours.
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init_op)
+            with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "placeholder tensor 'labels'"):
+                session.run(fetches, deps.feed_dict(graph, feeds, _batch("linear")))
+
+    def test_shapes_show_none_batch_beside_the_run_batch(self):
+        graph, _, init_op, fetches, feeds, p = _setup("conv4", "logits")
+        batch = _batch("conv4", n=283)
+        trace = deps.traced_run(graph, init_op, fetches, feeds, batch)
+
+        def fetch_directly(tensors):
+            with tf.compat.v1.Session(graph=graph, config=deps.session_config()) as session:
+                session.run(init_op)
+                return session.run(tensors, deps.feed_dict(graph, feeds, batch))
+
+        rows = {r.name: r for r in deps.shape_rows(graph, p, trace, fetch_directly)}
+        self.assertEqual(rows["input"][2:], ("(?, 28, 28, 1)", "(283, 28, 28, 1)"))
+        self.assertEqual(rows["layer1/layer1_out"][2:], ("(?, 28, 28, 64)", "(283, 28, 28, 64)"))
+        self.assertEqual(rows["pool2/pool2"][2:], ("(?, 7, 7, 128)", "(283, 7, 7, 128)"))
+        self.assertEqual(rows["logits"][2:], ("(?, 10)", "(283, 10)"))
+        self.assertEqual(rows["layer1/Conv2D"].static, "(?, 28, 28, 64)")
+        self.assertTrue(rows["layer1/Conv2D"].run.startswith("(283, 28, 28, 64)"))
+        names = list(rows)
+        self.assertLess(names.index("layer1/layer1_out"), names.index("pool1/pool1"))
+        self.assertFalse(any(r.op in ("Const", "VarHandleOp") for r in rows.values()))
+        self.assertFalse(any(deps.scope_of(n) in ("cost", "gradients") for n in names))
+
+
+def _parse_dot(text):
+    """A strict reader for the DOT we write: quoted ids, balanced braces, declared endpoints."""
+    lines = text.strip().splitlines()
+    assert re.match(r'^digraph "[^"]+" \{$', lines[0]), lines[0]
+    assert lines[-1] == "}", lines[-1]
+    assert text.count("{") == text.count("}") == 1
+    quoted = r'"((?:[^"\\]|\\.)*)"'
+    nodes, edges = {}, []
+    for line in lines[1:-1]:
+        node = re.match(r"^  {} \[(.*)\];$".format(quoted), line)
+        edge = re.match(r"^  {} -> {}(?: \[(.*)\])?;$".format(quoted, quoted), line)
+        if edge:
+            edges.append((edge.group(1), edge.group(2), edge.group(3) or ""))
+        elif node:
+            nodes[node.group(1)] = node.group(2)
+        else:
+            assert re.match(r"^  (\w+=[^;]+|(node|edge) \[.*\]);$", line), line
+    for src, dst, _ in edges:
+        assert src in nodes and dst in nodes, (src, dst)
+    return nodes, edges
+
+
+class DotTest(tf.test.TestCase):
+    """The post's figure: the graph by top-level scope, the fetched sub-graph in orange."""
+
+    def test_logits_highlights_exactly_its_scopes(self):
+        graph, _, _, _, _, p = _setup("conv4", "logits")
+        nodes, edges = _parse_dot(deps.to_dot(graph, p, "conv4"))
+        self.assertEqual(set(nodes), {deps.scope_of(op.name) for op in graph.get_operations()})
+        orange = {n for n, attrs in nodes.items() if "fillcolor=orange" in attrs}
+        self.assertEqual(orange, {"input", "layer1", "layer2", "pool1", "layer3", "layer4", "pool2",
+                                  "flatten", "layer5", "logits"})
+        self.assertIn(("input", "layer1", 'label="(?, 28, 28, 1)", color=darkorange, penwidth=2'), edges)
+        self.assertNotIn("darkorange", " ".join(a for s, d, a in edges if d in ("cost", "gradients")))
+
+    def test_cost_with_labels_unfed_marks_labels(self):
+        graph, _, _, _, _, p = _setup("linear", "cost", ["input"])
+        nodes, _ = _parse_dot(deps.to_dot(graph, p, "linear"))
+        orange = {n for n, attrs in nodes.items() if "fillcolor=orange" in attrs}
+        self.assertEqual(orange, {"input", "labels", "layer1", "logits", "cost"})
+        self.assertIn("color=red", nodes["labels"])
+
+    def test_graphviz_renders_it_where_installed(self):
+        graph, _, _, _, _, p = _setup("fc3", "optimizer")
+        path = os.path.join(self.create_tempdir().full_path, "g.dot")
+        written = deps.write_dot(deps.to_dot(graph, p, "fc3"), path)
+        self.assertEqual(written[0], path)
+        if not shutil.which("dot"):
+            self.assertLen(written, 1)
+            return  # Graphviz is optional; the strict parse above covers the syntax
+        self.assertEqual([os.path.splitext(w)[1] for w in written], [".dot", ".svg", ".png"])
+        done = subprocess.run(["dot", "-Tsvg", path], capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("<svg", done.stdout)
+
+    def test_unwritable_path_is_one_line(self):
+        graph, _, _, _, _, p = _setup("linear", "logits")
+        blocker = os.path.join(self.create_tempdir().full_path, "file")
+        open(blocker, "w").close()
+        with self.assertRaisesRegex(deps.DepsError, r"^--dot .* cannot be written"):
+            deps.write_dot(deps.to_dot(graph, p), os.path.join(blocker, "g.dot"))
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,259 @@
+"""TensorBoard (issue 4): what a run writes, read back with TensorBoard's own reader; the PNG
+reports; and //:tensorboard's arguments and server.
+
+Two short runs of run.py (conv4 and linear, 3 steps, a histogram every step) on a small MNIST
+(5,100 training and 200 test images cut from the embedded copy), so the whole file takes seconds.
+"""
+
+import contextlib
+import io
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+from PIL import Image
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
+
+from data import idx
+from data import loader
+import cli
+import report
+import summaries
+import tensorboard_main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS = 3
+BATCH = 100
+CONV4_HISTOGRAMS = ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", "layer5_linear",
+                    "logits", "predictions"]
+LINEAR_HISTOGRAMS = ["layer1_linear", "logits", "predictions"]
+
+
+def _python(script, args, env=None):
+    full_env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    full_env.update(env or {})
+    return [sys.executable, os.path.join(ROOT, script)] + args, full_env
+
+
+def _write_idx(path, array):
+    with open(path, "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape))
+        f.write(np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+def _small_mnist(folder, train=loader.VALIDATION_SIZE + 100, test=200):
+    """The first images of the embedded MNIST as uncompressed IDX files (a --data_dir)."""
+    for prefix, count in (("train", train), ("t10k", test)):
+        for kind, read in (("images-idx3", idx.read_images), ("labels-idx1", idx.read_labels)):
+            name = "{}-{}-ubyte".format(prefix, kind)
+            _write_idx(os.path.join(folder, name), read(os.path.join(loader.EMBEDDED_DIR, name + ".gz"))[:count])
+    return folder
+
+
+def _accumulator(logdir):
+    acc = event_accumulator.EventAccumulator(
+        logdir, size_guidance={kind: 0 for kind in event_accumulator.DEFAULT_SIZE_GUIDANCE})
+    acc.Reload()
+    return acc
+
+
+def _traced_nodes(acc, tag):
+    metadata = acc.RunMetadata(tag)
+    return {node.node_name for device in metadata.step_stats.dev_stats for node in device.node_stats}
+
+
+def _png_size(path):
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    assert magic == b"\x89PNG\r\n\x1a\n", path
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        return image.size
+
+
+def _expected_png_size(rows, columns):
+    width, height = report.figure_size(rows, columns)
+    return round(width * report.DPI), round(height * report.DPI)
+
+
+class RunLogsTest(tf.test.TestCase):
+    """One conv4 and one linear run through run.py, as `bazel run //:run` starts it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        data_dir = _small_mnist(tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")))
+        cls.logdirs, cls.stdout, runs = {}, {}, {}
+        for net in ("conv4", "linear"):  # both at once: most of each is starting Python and TensorFlow
+            argv, env = _python("run.py", ["--net=" + net, "--steps={}".format(STEPS), "--print_every=1",
+                                           "--batch_size={}".format(BATCH), "--data_dir=" + data_dir,
+                                           "--logdir=runs/" + net],
+                                env={"BUILD_WORKING_DIRECTORY": cls.start})
+            runs[net] = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cls.logdirs[net] = os.path.join(cls.start, "runs", net)
+        for net, process in runs.items():
+            cls.stdout[net], stderr = process.communicate(timeout=300)
+            assert process.returncode == 0, stderr
+        cls.conv4 = _accumulator(cls.logdirs["conv4"])
+        cls.linear = _accumulator(cls.logdirs["linear"])
+
+    def test_prints_the_command_that_opens_the_run(self):
+        self.assertIn("bazel run //:tensorboard -- --logdir={}\n".format(self.logdirs["conv4"]),
+                      self.stdout["conv4"])
+
+    def test_graph_is_the_posts_graph(self):
+        self.assertTrue(self.conv4.Tags()["graph"])
+        scopes = {node.name.split("/")[0] for node in self.conv4.Graph().node}
+        for scope in ("input", "labels", "layer1", "layer2", "pool1", "layer3", "layer4", "pool2", "layer5",
+                      "logits", "cost", "optimizer", "predictions", "accuracy"):
+            self.assertIn(scope, scopes)
+        linear_scopes = {node.name.split("/")[0] for node in self.linear.Graph().node}
+        self.assertContainsSubset({"input", "labels", "layer1", "cost", "optimizer", "predictions", "accuracy"},
+                                  linear_scopes)
+        self.assertNotIn("pool1", linear_scopes)
+
+    def test_histograms_of_each_layer_before_its_relu_logits_and_predictions(self):
+        for acc, tags in ((self.conv4, CONV4_HISTOGRAMS), (self.linear, LINEAR_HISTOGRAMS)):
+            self.assertCountEqual(acc.Tags()["histograms"], tags)
+            for tag in tags:
+                events = acc.Histograms(tag)
+                self.assertEqual([e.step for e in events], list(range(STEPS)), tag)
+                self.assertTrue(all(e.histogram_value.num > 0 for e in events), tag)
+        # The big convolution outputs are counted on the first images of the batch, the rest whole.
+        layer1 = self.conv4.Histograms("layer1_conv")[0].histogram_value
+        per_image = 28 * 28 * 64
+        self.assertEqual(layer1.num, min(BATCH, -(-summaries.HISTOGRAM_VALUES // per_image)) * per_image)
+        self.assertEqual(self.conv4.Histograms("logits")[0].histogram_value.num, BATCH * 10)
+        predictions = self.conv4.Histograms("predictions")[-1].histogram_value
+        self.assertBetween(predictions.min, 0.0, 1.0)
+        self.assertBetween(predictions.max, 0.0, 1.0)
+
+    def test_training_scalars_every_printed_step_and_test_scalars_at_the_end(self):
+        for acc in (self.conv4, self.linear):
+            self.assertCountEqual(acc.Tags()["scalars"], ["train/cost", "train/accuracy", "test/cost", "test/accuracy"])
+            self.assertEqual([e.step for e in acc.Scalars("train/cost")], list(range(STEPS)))
+            self.assertEqual([e.step for e in acc.Scalars("test/accuracy")], [STEPS])
+            self.assertBetween(acc.Scalars("test/accuracy")[0].value, 0.0, 1.0)
+
+    def test_traces_show_what_a_training_step_and_a_test_step_ran(self):
+        for acc in (self.conv4, self.linear):
+            self.assertEqual(sorted(acc.Tags()["run_metadata"]), ["test_step", "train_step_0"])
+            train = _traced_nodes(acc, "train_step_0")
+            test = _traced_nodes(acc, "test_step")
+            self.assertTrue(any(n.startswith("gradients/") for n in train))
+            self.assertTrue(any(n.startswith("layer1/") for n in test))
+            # LTFN 2: inference runs only what logits needs: no labels, cost, optimizer or summaries.
+            for prefix in ("gradients", "optimizer", "cost", "accuracy", "predictions", "histograms", "_arg_labels"):
+                self.assertFalse([n for n in test if n.startswith(prefix)], prefix)
+
+    def test_activations_npz_and_png_at_the_end_of_each_run(self):
+        for net, tags in (("conv4", CONV4_HISTOGRAMS), ("linear", LINEAR_HISTOGRAMS)):
+            run = report.load(self.logdirs[net])
+            self.assertEqual(list(run.histograms), tags)
+            self.assertEqual((run.meta["net"], run.meta["step"]), (net, STEPS))
+            counts, edges, stats = run.histograms["logits"]
+            self.assertEqual(len(edges), len(counts) + 1)
+            self.assertEqual(counts.sum(), stats[4])
+            self.assertEqual(stats[4], min(200, summaries.ACTIVATION_IMAGES) * 10)
+            png = os.path.join(self.logdirs[net], report.ACTIVATIONS_PNG)
+            self.assertIn(png, self.stdout[net])
+            self.assertEqual(_png_size(png), _expected_png_size(len(tags), 1))
+            # Histograms, not the tensors: a conv4 run's file stays small.
+            self.assertLess(os.path.getsize(os.path.join(self.logdirs[net], report.ACTIVATIONS_FILE)), 50000)
+
+    def test_report_draws_runs_side_by_side(self):
+        os.environ["BUILD_WORKING_DIRECTORY"] = self.start
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.assertEqual(report.main(["runs/conv4", "runs/linear", "--out=both.png"]), 0)
+        finally:
+            del os.environ["BUILD_WORKING_DIRECTORY"]
+        rows = len(set(CONV4_HISTOGRAMS) | set(LINEAR_HISTOGRAMS))
+        self.assertEqual(_png_size(os.path.join(self.start, "both.png")), _expected_png_size(rows, 2))
+
+    def test_report_of_a_folder_without_activations_is_one_line(self):
+        empty = self.create_tempdir().full_path
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertEqual(report.main([self.logdirs["conv4"], empty, "--out=" + os.path.join(empty, "x.png")]), 1)
+        self.assertEqual(stderr.getvalue(), "error: {} has no activations.npz: only finished runs have one "
+                                            "(re-run it with //:run)\n".format(empty))
+        self.assertFalse(os.path.exists(os.path.join(empty, "x.png")))
+
+    def test_tensorboard_serves_the_runs_with_their_traces(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        argv, env = _python("tensorboard_main.py", ["--logdir=runs", "--port={}".format(port)],
+                            env={"BUILD_WORKING_DIRECTORY": self.start})
+        server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline, info = time.monotonic() + 30, ""
+            while time.monotonic() < deadline and "train_step_0" not in info:
+                self.assertIsNone(server.poll(), "TensorBoard exited")
+                try:
+                    with urllib.request.urlopen("http://127.0.0.1:{}/".format(port), timeout=2) as page:
+                        self.assertEqual(page.status, 200)
+                    with urllib.request.urlopen(
+                            "http://127.0.0.1:{}/data/plugin/graphs/info".format(port), timeout=2) as page:
+                        info = page.read().decode()
+                except (urllib.error.URLError, ConnectionError, socket.timeout):
+                    pass
+                time.sleep(0.5)
+            self.assertIn("train_step_0", info)
+            self.assertIn("test_step", info)
+        finally:
+            server.terminate()
+            server.communicate(timeout=30)
+
+
+class TensorBoardArgumentsTest(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.start = self.create_tempdir().full_path
+        os.makedirs(os.path.join(self.start, "runs", "a"))
+        os.environ["BUILD_WORKING_DIRECTORY"] = self.start
+        self.addCleanup(os.environ.pop, "BUILD_WORKING_DIRECTORY")
+
+    def test_relative_logdir_loopback_and_6006_by_default(self):
+        self.assertEqual(tensorboard_main.tensorboard_argv([]), [
+            "tensorboard", "--logdir", os.path.join(self.start, "runs"), "--port", "6006", "--host", "127.0.0.1"])
+        self.assertEqual(tensorboard_main.tensorboard_argv(["--logdir=runs/a"])[2],
+                         os.path.join(self.start, "runs", "a"))
+
+    def test_port_host_and_other_flags_are_honoured(self):
+        self.assertEqual(
+            tensorboard_main.tensorboard_argv(["--logdir", self.start, "--port=7007", "--host=0.0.0.0",
+                                               "--reload_interval=5"]),
+            ["tensorboard", "--logdir", self.start, "--port", "7007", "--host", "0.0.0.0", "--reload_interval=5"])
+        self.assertNotIn("--host", tensorboard_main.tensorboard_argv(["--bind_all"]))
+
+    def test_missing_logdir_is_one_line_and_exit_1(self):
+        with self.assertRaisesRegex(cli.UsageError, "--logdir .*/nowhere does not exist"):
+            tensorboard_main.tensorboard_argv(["--logdir=nowhere"])
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertEqual(tensorboard_main.main(["--logdir=nowhere"]), 1)
+        self.assertLen(stderr.getvalue().splitlines(), 1)
+        self.assertStartsWith(stderr.getvalue(), "error: --logdir {} does not exist".format(
+            os.path.join(self.start, "nowhere")))
+
+    def test_bad_port_is_one_line(self):
+        for args in (["--port=http"], ["--port=70000"]):
+            with self.assertRaises(cli.UsageError, msg=args):
+                tensorboard_main.tensorboard_argv(args)
+
+
+if __name__ == "__main__":
+    tf.test.main()
