@@ -64,6 +64,12 @@ def default_logdir(net, init, now=None):
     return os.path.join("runs", "{}-{}-{}".format(net, init, stamp))
 
 
+def resume_command(logdir):
+    """This run's own command line, pinned to its --logdir (the default one is new on every run)."""
+    args = [a for a in sys.argv[1:] if not a.startswith(("--logdir=", "-logdir="))]
+    return " ".join(["bazel run //:run --"] + [shlex.quote(a) for a in args] + ["--logdir=" + shlex.quote(logdir)])
+
+
 class StopRequest:
     """Ctrl-C (SIGINT) or SIGTERM asks training to stop after the current step, so the checkpoint
     saved then is exactly a step boundary; a second Ctrl-C stops at once."""
@@ -148,8 +154,8 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir):
             save(done)
         if stop():
             writer.close()
-            raise Interrupted("stopped at step {} of {}; checkpoint saved in {}: run the same command to "
-                              "resume".format(done, steps, checkpoint_dir))
+            raise Interrupted("stopped at step {} of {}; checkpoint saved in {}; to resume: {}".format(
+                done, steps, checkpoint_dir, resume_command(logdir)))
         test_cost, test_accuracy = trainer.evaluate(  # its first batch traced, to compare with training's
             summaries.TraceFirstRun(session, writer, "test_step", done), nodes, data.test,
             FLAGS.test_batch_size, module.INPUT_SHAPE)

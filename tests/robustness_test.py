@@ -142,7 +142,8 @@ class CheckpointTest(tf.test.TestCase):
                 break
         out, err = child.communicate(timeout=120)
         self.assertEqual(child.returncode, 130, err)
-        self.assertRegex(err, r"stopped at step \d+ of 400; checkpoint saved")
+        self.assertRegex(err, r"stopped at step \d+ of 400; checkpoint saved in .*; to resume: bazel run //:run -- --net=fc3 "
+                              r".* --logdir=")
         self.assertNotIn("Traceback", err)
         self.assertNotIn("Test Cost", out)
 
