@@ -23,7 +23,8 @@ from graphs import posts
 FLAGS = flags.FLAGS
 ROWS = ["{}/{}".format(net, init) for net, init in posts.FIGURES]
 
-flags.DEFINE_list("rows", ROWS, "Rows to run, as net/init: " + ", ".join(ROWS))
+flags.DEFINE_list("rows", ROWS, "Rows to run, as net/init: " + ", ".join(ROWS) +
+                  ". --rows= (empty) runs nothing and only rewrites the table from results/reproduce.json.")
 flags.DEFINE_integer("seed", 0, "--seed passed to every run.")
 flags.DEFINE_string("results_dir", "results", "Where reproduce.json and reproduce.md go (relative to the workspace).")
 flags.DEFINE_bool("update_readme", True, "Replace the table between README.md's results markers.")
@@ -75,10 +76,23 @@ def table(results):
         else:
             ours = ["{:.6g}".format(r["test_cost"]), "{:.2f} %".format(r["test_accuracy"]),
                     "yes" if posts.in_band(net, init, r["test_cost"], r["test_accuracy"]) else "**no**",
-                    "{:.0f} min".format(r["seconds"] / 60), "`{}`".format(r["command"])]
+                    _duration(r["seconds"]), "`{}`".format(r["command"])]
         lines.append("| {} / {} | {} | {:.6g} | {} | {:.2f} % | {} | {} | {} | {} |".format(
             net, init, figure.post, figure.test_cost, ours[0], figure.test_accuracy, *ours[1:]))
     return "\n".join(lines) + "\n"
+
+
+def _duration(seconds):
+    return "{:.0f} s".format(seconds) if seconds < 120 else "{:.0f} min".format(seconds / 60)
+
+
+def write_table(results, results_dir):
+    markdown = table(results)
+    with open(os.path.join(results_dir, "reproduce.md"), "w") as f:
+        f.write(markdown)
+    if FLAGS.update_readme:
+        update_readme(markdown)
+    return markdown
 
 
 def update_readme(markdown):
@@ -109,7 +123,9 @@ def main(argv):
             results = json.load(f)
     for i, row in enumerate(FLAGS.rows, 1):
         net, init = row.split("/")
-        logdir = workspace_path(os.path.join("runs", "reproduce", "{}-{}".format(net, init)))
+        # A new folder each time: an old one's checkpoints would make the run resume instead of train.
+        logdir = workspace_path(os.path.join("runs", "reproduce", "{}-{}-{:%Y%m%d-%H%M%S}".format(
+            net, init, datetime.datetime.now())))
         try:
             cost, accuracy, seconds = run_row(net, init, FLAGS.seed, logdir, "[{}/{} {}]".format(i, len(FLAGS.rows), row))
         except RuntimeError as e:
@@ -120,14 +136,10 @@ def main(argv):
         # Written after every row, so an interrupted reproduction keeps what it finished.
         with open(json_path, "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
-        markdown = table(results)
-        with open(os.path.join(results_dir, "reproduce.md"), "w") as f:
-            f.write(markdown)
-        if FLAGS.update_readme:
-            update_readme(markdown)
-        print("[{}/{} {}] Test Cost {:.6g}, Test accuracy {:.2f} % in {:.0f} min".format(
-            i, len(FLAGS.rows), row, cost, accuracy, seconds / 60), flush=True)
-    print(table(results))
+        write_table(results, results_dir)
+        print("[{}/{} {}] Test Cost {:.6g}, Test accuracy {:.2f} % in {}".format(
+            i, len(FLAGS.rows), row, cost, accuracy, _duration(seconds)), flush=True)
+    print(write_table(results, results_dir))
     return 0
 
 
