@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import sys
 
 
 class UsageError(Exception):
@@ -12,6 +13,15 @@ def user_path(path):
     """Relative paths resolve against where `bazel run` was started, not Bazel's runfiles tree."""
     base = os.environ.get("BUILD_WORKING_DIRECTORY") or os.getcwd()
     return os.path.abspath(os.path.join(base, os.path.expanduser(path)))
+
+
+def unexpected_arguments(argv):
+    """absl hands back words that are not flags; say so in one line (True) rather than ignore them."""
+    if len(argv) > 1:
+        print("error: unexpected arguments {}; flags take the form --name=value (see --help)".format(
+            " ".join(argv[1:])), file=sys.stderr)
+        return True
+    return False
 
 
 def make_writable_dir(path, flag):

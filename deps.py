@@ -218,9 +218,7 @@ def explain(net, fetches, feeds, batch, rewrites=False, shapes=False, dot_path=N
 def main(argv):
     # The posts are TF1 programs: graphs, placeholders and sessions, no eager execution.
     tf.compat.v1.disable_eager_execution()
-    if len(argv) > 1:
-        print("error: unexpected arguments {}; flags take the form --name=value (see --help)".format(
-            " ".join(argv[1:])), file=sys.stderr)
+    if cli.unexpected_arguments(argv):
         return 2
     try:
         return explain(FLAGS.net, FLAGS.fetch, FLAGS.feed, lambda: load_batch(FLAGS.batch), rewrites=FLAGS.grappler,

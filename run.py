@@ -179,9 +179,7 @@ def _scalars(values):
 def main(argv):
     # The posts are TF1 programs: graphs, placeholders and sessions, no eager execution.
     tf.compat.v1.disable_eager_execution()
-    if len(argv) > 1:
-        print("error: unexpected arguments {}; flags take the form --name=value (see --help)".format(
-            " ".join(argv[1:])), file=sys.stderr)
+    if cli.unexpected_arguments(argv):
         return 2
     net = FLAGS.net
     init = FLAGS.init or posts.DEFAULT_INIT[net]

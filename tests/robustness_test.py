@@ -4,28 +4,15 @@ import gzip
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import numpy as np
 import tensorflow as tf
 
-from tests.run_test import RUN_PY, _run
+from tests import testing
 
 
-def _write_idx(path, array, dtype_code=0x08):
-    header = bytes([0, 0, dtype_code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(">u1").tobytes())
-
-
-def _dataset(folder, train=5100, test=100, seed=0):
-    """A dataset in MNIST's IDX layout and file names that is not MNIST."""
-    rng = np.random.default_rng(seed)
-    for prefix, n in (("train", train), ("t10k", test)):
-        _write_idx(os.path.join(folder, prefix + "-images-idx3-ubyte.gz"), rng.integers(0, 256, (n, 28, 28)))
-        _write_idx(os.path.join(folder, prefix + "-labels-idx1-ubyte.gz"), rng.integers(0, 10, n))
-    return folder
+def _run(args):
+    return testing.run_program("run.py", args)
 
 
 def _figures(stdout):
@@ -44,14 +31,14 @@ class BadDataTest(tf.test.TestCase):
         self.assertNotIn("Traceback", result.stderr)
 
     def test_another_dataset_in_mnist_layout_loads(self):
-        folder = _dataset(self.create_tempdir().full_path)
+        folder = testing.random_mnist(self.create_tempdir().full_path)
         result = _run(["--net=linear", "--steps=2", "--print_every=1", "--data_dir=" + folder,
                        "--logdir=" + self.create_tempdir().full_path])
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertLen(_figures(result.stdout), 2)
 
     def test_truncated_file(self):
-        folder = _dataset(self.create_tempdir().full_path)
+        folder = testing.random_mnist(self.create_tempdir().full_path)
         path = os.path.join(folder, "t10k-images-idx3-ubyte.gz")
         with open(path, "rb") as f:
             data = f.read()
@@ -60,23 +47,23 @@ class BadDataTest(tf.test.TestCase):
         self._fails_cleanly(folder, r"t10k-images-idx3-ubyte\.gz")
 
     def test_label_out_of_range(self):
-        folder = _dataset(self.create_tempdir().full_path)
-        _write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), np.full(100, 12))
+        folder = testing.random_mnist(self.create_tempdir().full_path)
+        testing.write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), np.full(100, 12))
         self._fails_cleanly(folder, r"t10k-labels-idx1-ubyte\.gz.*12")
 
     def test_header_that_lies_about_its_count(self):
-        folder = _dataset(self.create_tempdir().full_path)
+        folder = testing.random_mnist(self.create_tempdir().full_path)
         with gzip.open(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), "wb") as f:
             f.write(bytes([0, 0, 8, 3]) + (2_000_000_000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2)
         self._fails_cleanly(folder, r"t10k-images-idx3-ubyte\.gz")
 
     def test_image_and_label_counts_disagree(self):
-        folder = _dataset(self.create_tempdir().full_path)
-        _write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), np.zeros(99))
+        folder = testing.random_mnist(self.create_tempdir().full_path)
+        testing.write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), np.zeros(99))
         self._fails_cleanly(folder, r"t10k")
 
     def test_missing_file_names_the_path(self):
-        folder = _dataset(self.create_tempdir().full_path)
+        folder = testing.random_mnist(self.create_tempdir().full_path)
         os.remove(os.path.join(folder, "train-labels-idx1-ubyte.gz"))
         self._fails_cleanly(folder, r"looked for .*train-labels-idx1-ubyte")
 
@@ -131,9 +118,8 @@ class CheckpointTest(tf.test.TestCase):
         self.assertEqual(whole.returncode, 0, whole.stderr)
 
         logdir = self.create_tempdir().full_path
-        env = dict(os.environ, PYTHONPATH=os.path.dirname(RUN_PY), TF_CPP_MIN_LOG_LEVEL="2")
-        child = subprocess.Popen([sys.executable, RUN_PY] + self.ARGS + ["--logdir=" + logdir],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        argv, env = testing.python_command("run.py", self.ARGS + ["--logdir=" + logdir])
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         printed = 0
         for line in child.stdout:
             printed += line.startswith("Cost:")

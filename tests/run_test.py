@@ -1,24 +1,17 @@
 """The runner (run.py): flag checks, relative paths, and the posts' output lines, end to end."""
 
 import os
-import subprocess
-import sys
 
 from absl import flags
 import tensorflow as tf
 
 import cli
 import run
+from tests import testing
 
-RUN_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run.py")
-
-
-def _run(args, cwd=None, env=None):
+def _run(args, env=None):
     """run.py in a fresh interpreter, as `bazel run //:run -- ARGS` would start it."""
-    full_env = dict(os.environ, PYTHONPATH=os.path.dirname(RUN_PY), TF_CPP_MIN_LOG_LEVEL="2")
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, RUN_PY] + args, capture_output=True, text=True,
-                          cwd=cwd, env=full_env, timeout=300)
+    return testing.run_program("run.py", args, env=env)
 
 
 class PathsTest(tf.test.TestCase):

@@ -9,15 +9,12 @@ import contextlib
 import io
 import os
 import socket
-import struct
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 
-import numpy as np
 from PIL import Image
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
@@ -28,8 +25,8 @@ import cli
 import report
 import summaries
 import tensorboard_main
+from tests import testing
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 3
 BATCH = 100
 CONV4_HISTOGRAMS = ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", "layer5_linear",
@@ -37,24 +34,12 @@ CONV4_HISTOGRAMS = ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", 
 LINEAR_HISTOGRAMS = ["layer1_linear", "logits", "predictions"]
 
 
-def _python(script, args, env=None):
-    full_env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
-    full_env.update(env or {})
-    return [sys.executable, os.path.join(ROOT, script)] + args, full_env
-
-
-def _write_idx(path, array):
-    with open(path, "wb") as f:
-        f.write(struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape))
-        f.write(np.ascontiguousarray(array, np.uint8).tobytes())
-
-
 def _small_mnist(folder, train=loader.VALIDATION_SIZE + 100, test=200):
     """The first images of the embedded MNIST as uncompressed IDX files (a --data_dir)."""
     for prefix, count in (("train", train), ("t10k", test)):
         for kind, read in (("images-idx3", idx.read_images), ("labels-idx1", idx.read_labels)):
             name = "{}-{}-ubyte".format(prefix, kind)
-            _write_idx(os.path.join(folder, name), read(os.path.join(loader.EMBEDDED_DIR, name + ".gz"))[:count])
+            testing.write_idx(os.path.join(folder, name), read(os.path.join(loader.EMBEDDED_DIR, name + ".gz"))[:count])
     return folder
 
 
@@ -95,7 +80,7 @@ class RunLogsTest(tf.test.TestCase):
         data_dir = _small_mnist(tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")))
         cls.logdirs, cls.stdout, runs = {}, {}, {}
         for net in ("conv4", "linear"):  # both at once: most of each is starting Python and TensorFlow
-            argv, env = _python("run.py", ["--net=" + net, "--steps={}".format(STEPS), "--print_every=1",
+            argv, env = testing.python_command("run.py", ["--net=" + net, "--steps={}".format(STEPS), "--print_every=1",
                                            "--batch_size={}".format(BATCH), "--data_dir=" + data_dir,
                                            "--logdir=runs/" + net],
                                 env={"BUILD_WORKING_DIRECTORY": cls.start})
@@ -194,7 +179,7 @@ class RunLogsTest(tf.test.TestCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        argv, env = _python("tensorboard_main.py", ["--logdir=runs", "--port={}".format(port)],
+        argv, env = testing.python_command("tensorboard_main.py", ["--logdir=runs", "--port={}".format(port)],
                             env={"BUILD_WORKING_DIRECTORY": self.start})
         server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:

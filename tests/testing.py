@@ -1,0 +1,40 @@
+"""What the tests share: starting the programs as `bazel run` would, and small datasets in MNIST's layout."""
+
+import gzip
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def python_command(script, args, env=None):
+    """(argv, env) that run ROOT/script in a fresh interpreter with the project importable."""
+    full_env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    full_env.update(env or {})
+    return [sys.executable, os.path.join(ROOT, script)] + list(args), full_env
+
+
+def run_program(script, args, env=None, cwd=None, timeout=300):
+    argv, full_env = python_command(script, args, env)
+    return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout)
+
+
+def write_idx(path, array, compress=None):
+    """array (uint8) as an IDX file; gzipped when path ends in .gz (or compress=True)."""
+    array = np.asarray(array)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    opener = gzip.open if (compress if compress is not None else path.endswith(".gz")) else open
+    with opener(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+def random_mnist(folder, train=5100, test=100, seed=0):
+    """A dataset in MNIST's IDX layout and file names that is not MNIST (random pixels and labels)."""
+    rng = np.random.default_rng(seed)
+    for prefix, n in (("train", train), ("t10k", test)):
+        write_idx(os.path.join(folder, prefix + "-images-idx3-ubyte.gz"), rng.integers(0, 256, (n, 28, 28)))
+        write_idx(os.path.join(folder, prefix + "-labels-idx1-ubyte.gz"), rng.integers(0, 10, n))
+    return folder
