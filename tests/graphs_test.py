@@ -161,6 +161,24 @@ class InitializersTest(tf.test.TestCase):
         session.close()
 
 
+class Ltfn6InitialCostTest(tf.test.TestCase):
+    """LTFN 5-6 before any training: random_normal weights give a huge cost, weights x 0.01 give
+    exactly the cost of guessing (ln 10), He/Xavier a cost of the order of ln 10."""
+
+    def _initial_cost(self, init):
+        _, nodes, session = _build("conv4", init=init)
+        data = _fake_data(20, (28, 28, 1))
+        cost = session.run(nodes.cost, {nodes.input: data.images, nodes.labels: data.labels})
+        session.close()
+        return cost
+
+    def test_initial_costs(self):
+        self.assertGreater(self._initial_cost("random_normal"), 1000.0)
+        self.assertNear(self._initial_cost("small"), np.log(10.0), 0.01)
+        self.assertBetween(self._initial_cost("variance_scaling"), 1.0, 10.0)
+        self.assertBetween(self._initial_cost("xavier"), 1.0, 10.0)
+
+
 class TestInferenceTest(tf.test.TestCase):
     """LTFN 2: test inference runs only what logits depends on."""
 
