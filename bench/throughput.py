@@ -32,6 +32,7 @@ import tensorflow as tf
 from data import loader
 from graphs import model
 from graphs import posts
+import cli
 import trainer
 
 FLAGS = flags.FLAGS
@@ -71,7 +72,9 @@ def load_average():
 
 
 def new_session(graph):
-    """The session exactly as run.py makes it."""
+    """The session exactly as run.py makes it: no ConfigProto. Measured A/B on 2 cores (issue 8),
+    intra/inter-op threads 2/1 tied with the default 2/2 and XLA (global_jit_level ON_1 with
+    --tf_xla_cpu_global_jit) trained conv4 ~35 % slower, so neither is used."""
     return tf.compat.v1.Session(graph=graph)
 
 
@@ -293,7 +296,8 @@ def spread(seconds, images):
 
 
 def main(argv):
-    del argv
+    if cli.unexpected_arguments(argv):
+        return 2
     net = FLAGS.net
     steps, warmup, test_images = net_defaults(net, FLAGS.steps, FLAGS.warmup, FLAGS.test_images)
     if FLAGS._keras_only:
