@@ -1,9 +1,10 @@
 """What a run shows in TensorBoard beyond its graph: LTFN 6's histograms and traced session runs.
 
 * histograms(nodes): one merged op of histogram summaries of every layer's output before its ReLU
-  (`layer1_conv`, ..., `layer5_linear`), of `logits` and of `predictions`, tagged with the posts'
-  names. Build it before graph.finalize(); fetch it only on printed steps (trainer.train's
-  extra_fetches), so the other steps run exactly the graph they ran before.
+  (`layer1_conv`, ..., `layer4_conv`; fc3's `layer1_linear`, `layer2_linear`), of `logits` and of
+  `predictions`, tagged with the posts' names. Build it before graph.finalize(); fetch it only on
+  printed steps (trainer.train's extra_fetches), so the other steps run exactly the graph they ran
+  before.
 * TraceFirstRun: a Session stand-in whose first run() is traced (RunOptions FULL_TRACE) and
   attached to the events, so TensorBoard's graph shows which nodes one training step and one test
   step actually ran: the visual answer to LTFN 2's question of what `optimizer` and `logits` run.

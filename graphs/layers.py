@@ -1,9 +1,10 @@
 """The layers the posts build, written once and shared by every network.
 
 Each layer lives in a variable scope named as in the posts' TensorBoard figures (`layer1`, ...), with
-variables `<scope>_weights` and `<scope>_bias`. The output before the ReLU is named `<scope>_conv`
+variables `<scope>_weights` and `<scope>_bias`. The output before a ReLU is named `<scope>_conv`
 (convolutions) or `<scope>_linear` (fully connected) and collected under PRE_ACTIVATIONS, because
-LTFN 6 reasons from histograms of exactly those tensors.
+LTFN 6 reasons from histograms of exactly those tensors. (The final layer has no ReLU: its output is
+`logits`, which LTFN 6 plots under that name.)
 """
 
 import tensorflow as tf
@@ -43,5 +44,7 @@ def dense(x, scope, units, init, relu):
     with tf.compat.v1.variable_scope(scope):
         w, b = _variables(scope, [int(x.shape[-1]), units], init, "relu" if relu else "final")
         pre = tf.nn.bias_add(tf.matmul(x, w), b, name=scope + "_linear")
+        if not relu:
+            return pre
         tf.compat.v1.add_to_collection(PRE_ACTIVATIONS, pre)
-        return tf.nn.relu(pre, name=scope + "_output") if relu else pre
+        return tf.nn.relu(pre, name=scope + "_output")

@@ -68,7 +68,7 @@ class Conv4ShapesTest(tf.test.TestCase):
         self.assertEqual(relu.op.inputs[0].op.type, "BiasAdd")
         self.assertEqual([t.op.name for t in nodes.pre_activations],
                          ["layer1/layer1_conv", "layer2/layer2_conv", "layer3/layer3_conv",
-                          "layer4/layer4_conv", "layer5/layer5_linear"])
+                          "layer4/layer4_conv"])
         session.close()
 
 

@@ -29,9 +29,9 @@ from tests import testing
 
 STEPS = 3
 BATCH = 100
-CONV4_HISTOGRAMS = ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", "layer5_linear",
+CONV4_HISTOGRAMS = ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv",
                     "logits", "predictions"]
-LINEAR_HISTOGRAMS = ["layer1_linear", "logits", "predictions"]
+LINEAR_HISTOGRAMS = ["logits", "predictions"]
 
 
 def _small_mnist(folder, train=loader.VALIDATION_SIZE + 100, test=200):
