@@ -131,6 +131,10 @@ def main(argv):
         except RuntimeError as e:
             print("error: {}".format(e), file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            print("interrupted during {}; the rows finished before it are in {}".format(row, json_path),
+                  file=sys.stderr)
+            return 130
         results[row] = {"command": command(net, init, FLAGS.seed), "test_cost": cost, "test_accuracy": accuracy,
                         "seconds": seconds, "date": datetime.date.today().isoformat()}
         # Written after every row, so an interrupted reproduction keeps what it finished.
