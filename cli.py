@@ -15,6 +15,17 @@ def user_path(path):
     return os.path.abspath(os.path.join(base, os.path.expanduser(path)))
 
 
+def parse_flags(argv):
+    """absl's flag parsing for app.run(main, flags_parser=cli.parse_flags): a bad flag value is one
+    line (`error: flag --steps=-1: ...`) and exit 1, instead of absl's two-line FATAL message."""
+    from absl import flags  # absl is only needed by the programs that use it
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        print("error: {}; see --help".format(e), file=sys.stderr)
+        sys.exit(1)
+
+
 def unexpected_arguments(argv):
     """absl hands back words that are not flags; say so in one line (True) rather than ignore them."""
     if len(argv) > 1:

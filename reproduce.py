@@ -19,6 +19,7 @@ from absl import app
 from absl import flags
 
 from graphs import posts
+import cli
 
 FLAGS = flags.FLAGS
 ROWS = ["{}/{}".format(net, init) for net, init in posts.FIGURES]
@@ -148,4 +149,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

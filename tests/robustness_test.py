@@ -75,8 +75,11 @@ class BadFlagsTest(tf.test.TestCase):
         for flag in ("--steps=-1", "--learning_rate=-0.1", "--save_every=0", "--net=vgg"):
             result = _run(["--net=linear", flag])
             self.assertEqual(result.returncode, 1, flag)
-            self.assertIn(flag.split("=")[0], result.stderr, flag)
+            errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+            self.assertLen(errors, 1, flag)
+            self.assertIn(flag.split("=")[0], errors[0], flag)
             self.assertNotIn("Traceback", result.stderr, flag)
+            self.assertNotIn("FATAL", result.stderr, flag)
             self.assertNotIn("Cost:", result.stdout, flag)
         self.assertIn("<conv4|fc3|linear>", result.stderr)
 
