@@ -66,7 +66,14 @@ def default_logdir(net, init, now=None):
 
 def resume_command(logdir):
     """This run's own command line, pinned to its --logdir (the default one is new on every run)."""
-    args = [a for a in sys.argv[1:] if not a.startswith(("--logdir=", "-logdir="))]
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip or a.startswith(("--logdir=", "-logdir=")):
+            skip = False
+        elif a in ("--logdir", "-logdir"):
+            skip = True  # absl also takes `--logdir PATH`: drop the value with the flag
+        else:
+            args.append(a)
     return " ".join(["bazel run //:run --"] + [shlex.quote(a) for a in args] + ["--logdir=" + shlex.quote(logdir)])
 
 

@@ -1,6 +1,7 @@
 """The runner (run.py): flag checks, relative paths, and the posts' output lines, end to end."""
 
 import os
+import sys
 
 from absl import flags
 import tensorflow as tf
@@ -30,6 +31,15 @@ class PathsTest(tf.test.TestCase):
         import datetime
         self.assertEqual(run.default_logdir("conv4", "small", datetime.datetime(2026, 1, 2, 3, 4, 5)),
                          os.path.join("runs", "conv4-small-20260102-030405"))
+
+    def test_resume_command_pins_the_logdir_in_either_flag_form(self):
+        argv = sys.argv
+        sys.argv = ["run.py", "--net=fc3", "--logdir", "old", "--steps=5", "--logdir=older"]
+        try:
+            self.assertEqual(run.resume_command("/runs/new"),
+                             "bazel run //:run -- --net=fc3 --steps=5 --logdir=/runs/new")
+        finally:
+            sys.argv = argv
 
     def test_unwritable_logdir_is_refused(self):
         parent = self.create_tempdir().full_path
