@@ -5,20 +5,23 @@ Prints, each the median of --repeats timed repeats after a warm-up, on MNIST bat
   conv4 train images/s: N        trainer.train(...) itself, timed for --steps steps: the graph of
                                  graphs.model.build, the session run.py makes, trainer.Batches feeding
   conv4 keras train images/s: N  the same layers, initializers, loss and plain SGD in Keras 3
-                                 (`model.fit` on the same images, batch 100, in a subprocess: Keras
-                                 needs eager execution, which the TF1 graph side turns off)
+                                 (`model.fit` on the same images, batch 100, in a worker process:
+                                 Keras needs eager execution, which the TF1 graph side turns off)
+  conv4 torch eager train images/s: N
+                                 with --torch_python=PYTHON: the same in PyTorch eager (torch_peer.py)
   conv4 test images/s: N         trainer.evaluate(...) (logits only) at run.py's --test_batch_size, 1000
   conv4 train GFLOP/s: N (P% of measured peak M)
                                  FLOPs of one training step (counted on the graph, see count_train_flops)
-                                 x steps / time, against a float32 2048x2048 matmul timed on the spot
+                                 x steps / time, against a float32 matmul timed on the spot
+  conv4 train speed: 1.01x keras, 1.30x torch eager
+                                 ours over each peer, repeat by repeat (they take turns: peers.py)
 
 plus the load average at the start and the end: on a shared machine every figure moves with it.
 """
 
-import json
 import os
+import re
 import statistics
-import subprocess
 import sys
 import time
 
@@ -32,6 +35,7 @@ import tensorflow as tf
 from data import loader
 from graphs import model
 from graphs import posts
+from bench import peers
 import cli
 import trainer
 
@@ -46,7 +50,7 @@ DEFAULTS = {
 }
 BATCH_SIZE = 100  # run.py's --batch_size default, the posts' batch
 TEST_BATCH_SIZE = 1000  # run.py's --test_batch_size default
-PEAK_SIZE = 2048
+PEAK_SIZES = (2048, 3072)  # both near the top of the curve here; smaller ones read low
 
 flags.DEFINE_enum("net", "conv4", sorted(model.NETS), "Network to measure.")
 flags.DEFINE_integer("repeats", 5, "Timed repeats; each figure is their median.", lower_bound=1)
@@ -57,8 +61,21 @@ flags.DEFINE_integer("warmup", None, "Untimed training steps first (graph setup,
 flags.DEFINE_integer("test_images", None, "Test images per timed test repeat (the first ones). "
                      "Default: conv4 2000, fc3 and linear all 10000.", lower_bound=1)
 flags.DEFINE_integer("test_batch_size", TEST_BATCH_SIZE, "Test images per inference batch.", lower_bound=1)
-flags.DEFINE_bool("keras", True, "Also time the Keras 3 equivalent (in a subprocess).")
-flags.DEFINE_bool("_keras_only", False, "Internal: time only Keras, print one KERAS_RESULT line, exit.")
+flags.DEFINE_bool("breakdown", True, "Also trace a few training steps and say where the time goes, by "
+                  "kind of kernel, with each kind's GFLOP/s.")
+flags.DEFINE_bool("keras", True, "Also time the Keras 3 equivalent (in a worker process).")
+flags.DEFINE_string("torch_python", None, "Also time PyTorch eager (bench/torch_peer.py), run by this Python "
+                    "interpreter, which must have torch installed (it is not one of LTFN's requirements), "
+                    "e.g. a venv made with `pip install torch==2.13.0 numpy`.")
+flags.DEFINE_bool("_keras_worker", False, "Internal: be the Keras peer (bench/peers.py protocol).")
+
+
+def _is_python(path):
+    return path is None or (os.path.isfile(cli.user_path(path)) and os.access(cli.user_path(path), os.X_OK))
+
+
+flags.register_validator("torch_python", _is_python, "is not an executable file; give the path of a "
+                         "Python interpreter with torch installed")
 
 
 def net_defaults(net, steps=None, warmup=None, test_images=None):
@@ -78,7 +95,7 @@ def new_session(graph):
     return tf.compat.v1.Session(graph=graph)
 
 
-def build(net, seed=0):
+def build(net, seed=0, config=None):
     """run.py's graph for `net` with the post's init and learning rate, in a fresh initialized session.
 
     (run.py also builds LTFN 6's histogram ops; they run on printed steps only, which are not timed.)
@@ -90,7 +107,7 @@ def build(net, seed=0):
         nodes = model.build(net, init, posts.settings(net, init).learning_rate)
         init_op = tf.compat.v1.global_variables_initializer()
     graph.finalize()
-    session = new_session(graph)
+    session = new_session(graph) if config is None else tf.compat.v1.Session(graph=graph, config=config)
     session.run(init_op)
     return session, nodes
 
@@ -110,24 +127,50 @@ def time_test(session, nodes, dataset, batch_size, input_shape):
     return time.perf_counter() - begin
 
 
-def measure_graph(net, data, repeats, steps, warmup, test_images, test_batch_size=TEST_BATCH_SIZE):
-    """{"train": [seconds per repeat], "test": [...]} for the TF1 graph path, run.py's own code."""
-    module = model.NETS[net]
-    session, nodes = build(net)
-    batches = trainer.Batches(data.train, BATCH_SIZE, module.INPUT_SHAPE)
-    # Step 0 is a printed step in trainer.train (accuracy fetched too): part of the warm-up.
-    trainer.train(session, nodes, batches, max(warmup, 1), print_every=1 << 40)
-    step = max(warmup, 1)
-    train = []
+class GraphBench:
+    """run.py's graph for `net` in its session, warmed up; train_repeat and test_repeat time it."""
+
+    def __init__(self, net, data, warmup, test_batch_size=TEST_BATCH_SIZE):
+        self.module = model.NETS[net]
+        self.session, self.nodes = build(net)
+        self.batches = trainer.Batches(data.train, BATCH_SIZE, self.module.INPUT_SHAPE)
+        self.test_batch_size = test_batch_size
+        # Step 0 is a printed step in trainer.train (accuracy fetched too): part of the warm-up.
+        self.step = max(warmup, 1)
+        trainer.train(self.session, self.nodes, self.batches, self.step, print_every=1 << 40)
+        warm = loader.DataSet(data.test.images[:test_batch_size], data.test.labels[:test_batch_size])
+        self.test_repeat(warm)
+
+    def train_repeat(self, steps):
+        seconds = time_train(self.session, self.nodes, self.batches, self.step, steps)
+        self.step += steps
+        return seconds
+
+    def test_repeat(self, test_set):
+        return time_test(self.session, self.nodes, test_set, self.test_batch_size, self.module.INPUT_SHAPE)
+
+    def close(self):
+        self.session.close()
+
+
+def measure(net, data, repeats, steps, warmup, test_images, test_batch_size=TEST_BATCH_SIZE, peers=()):
+    """{"train": [seconds per repeat], "test": [...], <peer name>: [...]}: the TF1 graph path, run.py's
+    own code, and each peer (peers.Peer, already started), repeat by repeat in turn."""
+    graph = GraphBench(net, data, warmup, test_batch_size)
+    for peer in peers:
+        peer.ready()
+    seconds = {"train": [], "test": []}
+    seconds.update((peer.name, []) for peer in peers)
     for _ in range(repeats):
-        train.append(time_train(session, nodes, batches, step, steps))
-        step += steps
+        seconds["train"].append(graph.train_repeat(steps))
+        for peer in peers:
+            seconds[peer.name].append(peer.run())
+    for peer in peers:  # test inference is timed alone
+        peer.close()
     test_set = loader.DataSet(data.test.images[:test_images], data.test.labels[:test_images])
-    warm = loader.DataSet(data.test.images[:test_batch_size], data.test.labels[:test_batch_size])
-    time_test(session, nodes, warm, test_batch_size, module.INPUT_SHAPE)
-    test = [time_test(session, nodes, test_set, test_batch_size, module.INPUT_SHAPE) for _ in range(repeats)]
-    session.close()
-    return {"train": train, "test": test}
+    seconds["test"] = [graph.test_repeat(test_set) for _ in range(repeats)]
+    graph.close()
+    return seconds
 
 
 def _fixed_batch_train_graph(net, batch_size):
@@ -167,6 +210,8 @@ def count_train_flops(net, batch_size=BATCH_SIZE):
     tf.compat.v1.profiler's float_operation counts every op with a registered "flops" statistic:
     Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter, MatMul, BiasAdd(Grad), MaxPool(Grad), the
     loss's elementwise ops... but not the ApplyGradientDescent updates (2 FLOPs per weight, <0.01 %).
+    It also counts layer1's input gradient, which tf.gradients builds but TensorFlow never runs (nothing
+    uses it): 0.09 of conv4's 43.7 GFLOP; step_breakdown counts only what ran.
     If it ever misses the gradient convolutions (less than 2.5x the forward count), the figure is
     3 x the forward conv/matmul FLOPs counted from shapes (forward + two backward passes) instead.
     """
@@ -183,25 +228,108 @@ def count_train_flops(net, batch_size=BATCH_SIZE):
                          "GFLOP: it missed the gradient ops)".format(batch_size, counted / 1e9))
 
 
-def measure_peak(repeats=5, size=PEAK_SIZE, per_repeat=3):
-    """Median GFLOP/s of a float32 size x size matmul run in a session like the training one."""
+# What one training step spends its time on, by kind of kernel: (label, kernel name test).
+KERNEL_KINDS = [
+    ("conv forward (fused with bias and ReLU)", lambda kernel: "Conv2D" in kernel and "Backprop" not in kernel),
+    ("conv gradient wrt input", lambda kernel: "Conv2DBackpropInput" in kernel),
+    ("conv gradient wrt weights", lambda kernel: "Conv2DBackpropFilter" in kernel),
+    ("matmul (and its gradients)", lambda kernel: "MatMul" in kernel),
+    ("everything else", lambda kernel: True),
+]
+
+
+def op_flops(op):
+    """2 x multiply-adds of a convolution (or either of its gradients) or matmul with static shapes."""
+    if op.type in ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"):
+        out = op.outputs[0] if op.type == "Conv2D" else op.inputs[2]  # the convolution's output (gradient)
+        kh, kw, cin, _ = (op.inputs[1] if op.type != "Conv2DBackpropFilter" else op.outputs[0]).shape.as_list()
+        return 2 * int(np.prod(out.shape.as_list())) * kh * kw * cin
+    if op.type == "MatMul":
+        a, b = (x.shape.as_list() for x in op.inputs)
+        m, k = a[::-1] if op.get_attr("transpose_a") else a
+        n = b[0] if op.get_attr("transpose_b") else b[1]
+        return 2 * m * k * n
+    return 0
+
+
+def kernel_kind(kernel):
+    return next(label for label, matches in KERNEL_KINDS if matches(kernel))
+
+
+def step_breakdown(net, data, traced_steps=3):
+    """[(kind, seconds per step, FLOPs per step)] and the step's seconds, from traced training steps
+    in a session that runs one op at a time (its own inter-op pool of one thread, each op with every
+    core), so each kernel's time is its own. Kernels come from the trace, where TensorFlow's rewrites
+    show (e.g. _MklNativeFusedConv2D for Conv2D+BiasAdd+Relu); FLOPs from the graph's shapes, for the
+    ops that ran (the graph also holds layer1's input gradient, which nothing uses and TF never runs).
+    """
+    session, nodes = build(net, config=tf.compat.v1.ConfigProto(
+        inter_op_parallelism_threads=1, use_per_session_threads=True))
+    batches = trainer.Batches(data.train, BATCH_SIZE, model.NETS[net].INPUT_SHAPE)
+    options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+    micros = {label: 0 for label, _ in KERNEL_KINDS}
+    ran = set()
+    step_seconds = []
+    for step in range(2 + traced_steps):  # two untimed: the first runs set kernels up
+        images, labels = batches(step)
+        metadata = tf.compat.v1.RunMetadata()
+        begin = time.perf_counter()
+        session.run([nodes.optimizer, nodes.cost], {nodes.input: images, nodes.labels: labels},
+                    options=options, run_metadata=metadata)
+        if step < 2:
+            continue
+        step_seconds.append(time.perf_counter() - begin)
+        for device in metadata.step_stats.dev_stats:
+            for node in device.node_stats:
+                kernel = re.search(r"= (\S+?)\(", node.timeline_label)
+                if kernel:  # (nodes without one are the executor's own bookkeeping)
+                    ran.add(node.node_name)
+                    micros[kernel_kind(kernel.group(1))] += node.op_end_rel_micros - node.op_start_rel_micros
+    session.close()
+    flops = {label: 0 for label, _ in KERNEL_KINDS}
+    for op in _fixed_batch_train_graph(net, BATCH_SIZE).get_operations():
+        # Forward ops all run (the cost needs them), fused under another name (layer2/layer2_out...).
+        if op_flops(op) and (op.name in ran or not op.name.startswith("gradients/")):
+            flops[kernel_kind(op.type)] += op_flops(op)
+    rows = [(label, micros[label] / 1e6 / traced_steps, flops[label]) for label, _ in KERNEL_KINDS
+            if micros[label] or flops[label]]
+    return rows, statistics.median(step_seconds)
+
+
+def breakdown_lines(net, rows, step_seconds):
+    lines = ["{} training step, traced, one op at a time: {:.1f} ms".format(net, 1000 * step_seconds)]
+    for label, seconds, flops in rows:
+        rate = ", {:.1f} GFLOP/s".format(flops / seconds / 1e9) if flops and seconds else ""
+        lines.append("  {}: {:.1f} ms ({:.0f}%){}".format(label, 1000 * seconds, 100 * seconds / step_seconds, rate))
+    return lines
+
+
+def measure_peak(sizes=PEAK_SIZES, repeats=5, per_repeat=2):
+    """(GFLOP/s, size): the best, over sizes, of the median GFLOP/s of a float32 size x size matmul,
+    run in a session like the training one. (A matmul is the densest work the CPU does; on this
+    machine it reaches about 95 % of a hand-written FMA loop's rate.)"""
     graph = tf.Graph()
+    products = {}
     with graph.as_default():
-        a = tf.Variable(tf.random.uniform([size, size], seed=1))
-        b = tf.Variable(tf.random.uniform([size, size], seed=2))
-        product = tf.matmul(a, b).op  # run as a target: nothing is copied back to Python
+        for size in sizes:
+            a = tf.Variable(tf.random.uniform([size, size], seed=1))
+            b = tf.Variable(tf.random.uniform([size, size], seed=2))
+            products[size] = tf.matmul(a, b).op  # run as a target: nothing is copied back to Python
         init_op = tf.compat.v1.global_variables_initializer()
     session = new_session(graph)
     session.run(init_op)
-    session.run(product)
-    rates = []
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        for _ in range(per_repeat):
-            session.run(product)
-        rates.append(2 * size ** 3 * per_repeat / (time.perf_counter() - begin) / 1e9)
+    best = (0.0, None)
+    for size, product in products.items():
+        session.run(product)
+        rates = []
+        for _ in range(repeats):
+            begin = time.perf_counter()
+            for _ in range(per_repeat):
+                session.run(product)
+            rates.append(2 * size ** 3 * per_repeat / (time.perf_counter() - begin) / 1e9)
+        best = max(best, (statistics.median(rates), size))
     session.close()
-    return statistics.median(rates)
+    return best
 
 
 def keras_model(net, init):
@@ -230,69 +358,91 @@ def keras_model(net, init):
     return net_model
 
 
-def measure_keras(net, data, repeats, steps, warmup, seed=0):
-    """Seconds per repeat of Keras training over the batches trainer.train takes (in order, batch 100).
+def keras_worker(net, data, steps, warmup, repeats, seed=0):
+    """The Keras peer (peers.py protocol): trains over the batches trainer.train takes (in order, 100).
 
     One `model.fit(train images, labels, batch_size=100, shuffle=False)` call, as a Keras user would
-    train, stopped after the warm-up and timed steps; a callback notes the time after each batch, so
-    fit's setup counts as warm-up. Its train step is a tf.function, without XLA (Keras 3's
+    train; a callback waits for the benchmark at each repeat's boundary and times the batches between,
+    so fit's setup counts as warm-up. Its train step is a tf.function, without XLA (Keras 3's
     jit_compile="auto" turns XLA off on a CPU-only machine). Needs eager execution on.
     """
     import keras
     keras.utils.set_random_seed(seed)
     net_model = keras_model(net, posts.DEFAULT_INIT[net])
     batches = trainer.Batches(data.train, BATCH_SIZE, model.NETS[net].INPUT_SHAPE)
-    warmup, total = max(warmup, 1), max(warmup, 1) + repeats * steps
-    ends = []
+    warmup = max(warmup, 1)
+    state = {"batches": 0, "begin": None}
 
-    class Clock(keras.callbacks.Callback):
+    class Turns(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            ends.append(time.perf_counter())
-            if len(ends) == total:
+            state["batches"] += 1
+            done = state["batches"] - warmup
+            if done < 0 or done % steps:
+                return
+            if done == 0:
+                peers.ready("keras {} model.fit".format(keras.__version__))
+            else:
+                peers.report(time.perf_counter() - state["begin"])
+            if peers.next_run():
+                state["begin"] = time.perf_counter()
+            else:
                 self.model.stop_training = True
 
-    epochs = -(-total * BATCH_SIZE // len(batches.images))
+    epochs = -(-(warmup + repeats * steps) * BATCH_SIZE // len(batches.images))
     net_model.fit(batches.images, batches.labels, batch_size=BATCH_SIZE, epochs=epochs, shuffle=False,
-                  verbose=0, callbacks=[Clock()])
-    if len(ends) != total:
-        raise RuntimeError("Keras ran {} steps, not {}".format(len(ends), total))
-    marks = [ends[warmup - 1 + r * steps] for r in range(repeats + 1)]
-    return [end - begin for begin, end in zip(marks, marks[1:])]
+                  verbose=0, callbacks=[Turns()])
 
 
-def measure_keras_subprocess(net, repeats, steps, warmup):
-    """measure_keras in a fresh interpreter (this one runs TF1 graphs, eager off); its seconds."""
-    command = [sys.executable, os.path.abspath(__file__), "--_keras_only", "--net=" + net,
-               "--repeats={}".format(repeats), "--steps={}".format(steps), "--warmup={}".format(warmup)]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where `import trainer` works
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
-    for line in result.stdout.splitlines():
-        if line.startswith("KERAS_RESULT "):
-            return json.loads(line[len("KERAS_RESULT "):])
-    raise RuntimeError("the Keras measurement failed (exit {}):\n{}".format(result.returncode, result.stderr[-3000:]))
+def peer_env():
+    """The workers import bench/ and data/ from this tree, as this program does."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+
+
+def start_keras(net, repeats, steps, warmup):
+    """The Keras peer in a fresh interpreter: this one runs TF1 graphs with eager execution off."""
+    return peers.Peer("keras", [sys.executable, os.path.abspath(__file__), "--_keras_worker", "--net=" + net,
+                                "--repeats={}".format(repeats), "--steps={}".format(steps),
+                                "--warmup={}".format(warmup)], peer_env())
+
+
+def start_torch(python, net, steps, warmup):
+    """The PyTorch eager peer (torch_peer.py) in `python`, which must have torch installed."""
+    command = [python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_peer.py"),
+               "--net=" + net, "--steps={}".format(steps), "--warmup={}".format(warmup),
+               "--learning_rate={!r}".format(posts.settings(net, posts.DEFAULT_INIT[net]).learning_rate)]
+    return peers.Peer("torch", command, peer_env())
 
 
 def images_per_second(seconds, images):
     return statistics.median(images / s for s in seconds)
 
 
-def report_lines(net, train_seconds, keras_seconds, test_seconds, steps, test_images, flops_per_step, peak):
-    """The benchmark's figures as printed lines; keras_seconds may be None (--nokeras)."""
-    train_rate = images_per_second(train_seconds, steps * BATCH_SIZE)
-    gflops = flops_per_step * steps / statistics.median(train_seconds) / 1e9
-    lines = ["{} train images/s: {:.1f}".format(net, train_rate)]
-    if keras_seconds is not None:
-        lines.append("{} keras train images/s: {:.1f}".format(net, images_per_second(keras_seconds, steps * BATCH_SIZE)))
-    lines.append("{} test images/s: {:.1f}".format(net, images_per_second(test_seconds, test_images)))
+PEER_LABELS = {"keras": "keras", "torch": "torch eager"}
+
+
+def report_lines(net, seconds, steps, test_images, flops_per_step, peak):
+    """The benchmark's figures as printed lines, from measure()'s seconds (peers optional)."""
+    images = steps * BATCH_SIZE
+    gflops = flops_per_step * steps / statistics.median(seconds["train"]) / 1e9
+    lines = ["{} train images/s: {:.1f}".format(net, images_per_second(seconds["train"], images))]
+    ratios = []
+    for name, label in PEER_LABELS.items():
+        if name in seconds:
+            lines.append("{} {} train images/s: {:.1f}".format(net, label, images_per_second(seconds[name], images)))
+            # Repeat r of ours against repeat r of the peer, taken moments apart (peers.py says why).
+            ratio = statistics.median(peer / ours for ours, peer in zip(seconds["train"], seconds[name]))
+            ratios.append("{:.2f}x {}".format(ratio, label))
+    lines.append("{} test images/s: {:.1f}".format(net, images_per_second(seconds["test"], test_images)))
     lines.append("{} train GFLOP/s: {:.2f} ({:.1f}% of measured peak {:.1f})".format(
         net, gflops, 100 * gflops / peak, peak))
+    if ratios:
+        lines.append("{} train speed: {} (median of repeat-by-repeat ratios)".format(net, ", ".join(ratios)))
     return lines
 
 
-def spread(seconds, images):
-    rates = sorted(images / s for s in seconds)
-    return ", ".join("{:.1f}".format(r) for r in rates)
+def in_order(seconds, images):
+    return ", ".join("{:.1f}".format(images / s) for s in seconds)
 
 
 def main(argv):
@@ -300,10 +450,12 @@ def main(argv):
         return 2
     net = FLAGS.net
     steps, warmup, test_images = net_defaults(net, FLAGS.steps, FLAGS.warmup, FLAGS.test_images)
-    if FLAGS._keras_only:
-        data = loader.load_mnist()
-        print("KERAS_RESULT " + json.dumps(measure_keras(net, data, FLAGS.repeats, steps, warmup)), flush=True)
-        return 0
+    if FLAGS._keras_worker:
+        keras_worker(net, loader.load_mnist(), steps, warmup, FLAGS.repeats)
+        # Without this, the worker hangs at interpreter exit after fit (TF's threads; seen with
+        # Keras 3.15.1 on TF 2.21), and the benchmark waits for it. Everything it says is flushed.
+        sys.stdout.flush()
+        os._exit(0)
     tf.get_logger().setLevel("ERROR")
     print("load average at start: " + load_average(), flush=True)
     print("{}: {} repeats of {} training steps of {} images after {} warm-up steps; test: {} images in "
@@ -311,22 +463,41 @@ def main(argv):
                                  FLAGS.test_batch_size), flush=True)
     tf.compat.v1.disable_eager_execution()  # as run.py: TF1 graphs and sessions
     data = loader.load_mnist()
-    seconds = measure_graph(net, data, FLAGS.repeats, steps, warmup, test_images, FLAGS.test_batch_size)
-    peak = measure_peak()
-    keras_seconds = None
-    if FLAGS.keras:
-        keras_seconds = measure_keras_subprocess(net, FLAGS.repeats, steps, warmup)
+    workers = []
+    try:
+        # Started first: their setup and warm-up overlap ours; measure() waits for all before timing.
+        if FLAGS.keras:
+            workers.append(start_keras(net, FLAGS.repeats, steps, warmup))
+        if FLAGS.torch_python:
+            workers.append(start_torch(cli.user_path(FLAGS.torch_python), net, steps, warmup))
+        seconds = measure(net, data, FLAGS.repeats, steps, warmup, test_images, FLAGS.test_batch_size, workers)
+    except peers.PeerError as e:
+        print("error: {}".format(e), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing measured (a benchmark has no partial result)", file=sys.stderr)
+        return 130
+    finally:
+        for worker in workers:
+            worker.close()
+    for worker in workers:
+        print("{} peer: {}".format(worker.name, worker.description))
+    peak, peak_size = measure_peak()
     flops_per_step, method = count_train_flops(net)
     test_images = min(test_images, len(data.test.images))
     print("{} train FLOPs per step: {:.4g} GFLOP, by {}".format(net, flops_per_step / 1e9, method))
-    print("{} train images/s per repeat: {}".format(net, spread(seconds["train"], steps * BATCH_SIZE)))
-    if keras_seconds is not None:
-        print("{} keras train images/s per repeat: {} (model.fit, batch {})".format(
-            net, spread(keras_seconds, steps * BATCH_SIZE), BATCH_SIZE))
-    print("{} test images/s per repeat: {}".format(net, spread(seconds["test"], test_images)))
-    for line in report_lines(net, seconds["train"], keras_seconds, seconds["test"], steps, test_images,
-                             flops_per_step, peak):
+    print("measured peak: float32 {0}x{0} matmul, the best of sizes {1}".format(
+        peak_size, ", ".join(str(size) for size in PEAK_SIZES)))
+    print("{} train images/s per repeat, in order: {}".format(net, in_order(seconds["train"], steps * BATCH_SIZE)))
+    for worker in workers:
+        print("{} {} train images/s per repeat, in order: {}".format(
+            net, PEER_LABELS[worker.name], in_order(seconds[worker.name], steps * BATCH_SIZE)))
+    print("{} test images/s per repeat: {}".format(net, in_order(seconds["test"], test_images)))
+    for line in report_lines(net, seconds, steps, test_images, flops_per_step, peak):
         print(line)
+    if FLAGS.breakdown:
+        for line in breakdown_lines(net, *step_breakdown(net, data)):
+            print(line)
     print("load average at end: " + load_average(), flush=True)
     return 0
 

@@ -1,6 +1,7 @@
 """//bench:throughput on tiny settings: its functions run, its lines have their formats, its numbers
 are positive. No timing is asserted: the figures depend on the machine and its load."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -8,6 +9,7 @@ import sys
 
 import tensorflow as tf
 
+from bench import peers
 from bench import throughput
 from data import loader
 
@@ -20,6 +22,8 @@ LINES = [
     r"linear test images/s: (?P<test>{n})".format(n=NUMBER),
     r"linear train GFLOP/s: (?P<gflops>{n}) \((?P<percent>{n})% of measured peak (?P<peak>{n})\)".format(n=NUMBER),
 ]
+TORCH_LINE = r"linear torch eager train images/s: {n}".format(n=NUMBER)
+RATIO_LINE = r"linear train speed: {n}x keras, {n}x torch eager \(median of repeat-by-repeat ratios\)".format(n=NUMBER)
 
 
 class FunctionsTest(tf.test.TestCase):
@@ -30,15 +34,21 @@ class FunctionsTest(tf.test.TestCase):
         cls.data = loader.load_mnist()
 
     def test_graph_path_two_repeats_of_three_steps(self):
-        seconds = throughput.measure_graph("linear", self.data, repeats=2, steps=3, warmup=1, test_images=1500)
+        seconds = throughput.measure("linear", self.data, repeats=2, steps=3, warmup=1, test_images=1500)
         self.assertLen(seconds["train"], 2)
         self.assertLen(seconds["test"], 2)
         self.assertTrue(all(s > 0 for s in seconds["train"] + seconds["test"]), seconds)
 
-    def test_keras_in_a_subprocess(self):
-        seconds = throughput.measure_keras_subprocess("linear", repeats=2, steps=3, warmup=1)
-        self.assertLen(seconds, 2)
-        self.assertTrue(all(s > 0 for s in seconds), seconds)
+    def test_keras_worker_takes_turns_with_the_graph(self):
+        keras = throughput.start_keras("linear", repeats=2, steps=3, warmup=1)
+        try:
+            seconds = throughput.measure("linear", self.data, repeats=2, steps=3, warmup=1, test_images=1000,
+                                         peers=[keras])
+        finally:
+            keras.close()
+        self.assertStartsWith(keras.description, "keras 3.")
+        self.assertLen(seconds["keras"], 2)
+        self.assertTrue(all(s > 0 for s in seconds["keras"]), seconds)
 
     def test_flops_count_the_gradient_convolutions(self):
         # conv4, batch 100: forward convs + matmul are 14.55 GFLOP; with both backward passes ~3x.
@@ -48,38 +58,135 @@ class FunctionsTest(tf.test.TestCase):
         flops, _ = throughput.count_train_flops("linear")
         self.assertBetween(flops, 3 * 2 * 100 * 784 * 10, 3.1 * 2 * 100 * 784 * 10)
 
-    def test_peak_is_positive(self):
-        self.assertGreater(throughput.measure_peak(repeats=1, size=256, per_repeat=1), 0)
+    def test_breakdown_runs_ops_one_at_a_time_and_counts_each_kind(self):
+        rows, step_seconds = throughput.step_breakdown("conv4", self.data, traced_steps=1)
+        by_kind = {label: (seconds, flops) for label, seconds, flops in rows}
+        forward = by_kind["conv forward (fused with bias and ReLU)"][1]
+        # 2 x images x output positions x output channels x (3 x 3 x input channels), layers 1 to 4.
+        self.assertEqual(forward, 2 * 100 * (28 * 28 * 64 * 9 + 28 * 28 * 64 * 576 + 14 * 14 * 128 * 576 +
+                                             14 * 14 * 128 * 1152))
+        self.assertEqual(by_kind["conv gradient wrt weights"][1], forward)
+        # tf.gradients builds layer1's input gradient (2 x 100 x 28x28x64x9), but nothing uses it (no
+        # gradient flows into `input`), so TensorFlow never runs it and it is not counted.
+        self.assertEqual(by_kind["conv gradient wrt input"][1], forward - 2 * 100 * 28 * 28 * 64 * 9)
+        self.assertEqual(by_kind["matmul (and its gradients)"][1], 3 * 2 * 100 * 6272 * 10)
+        self.assertEqual(by_kind["everything else"][1], 0)
+        self.assertTrue(all(seconds > 0 for seconds, _ in by_kind.values()), rows)
+        # One op at a time: the kernels' times cannot add up to much more than the step's.
+        self.assertLess(sum(seconds for seconds, _ in by_kind.values()), 1.1 * step_seconds)
+        lines = throughput.breakdown_lines("conv4", rows, step_seconds)
+        self.assertRegex(lines[0], r"^conv4 training step, traced, one op at a time: {n} ms$".format(n=NUMBER))
+        self.assertRegex(lines[1], r"^  conv forward \(fused with bias and ReLU\): {n} ms \({n}%\), {n} GFLOP/s$".format(
+            n=NUMBER))
+        self.assertRegex(lines[-1], r"^  everything else: {n} ms \({n}%\)$".format(n=NUMBER))
+
+    def test_peak_is_the_best_size(self):
+        rate, size = throughput.measure_peak(sizes=(128, 256), repeats=1, per_repeat=1)
+        self.assertGreater(rate, 0)
+        self.assertIn(size, (128, 256))
 
     def test_report_line_formats(self):
-        lines = throughput.report_lines("linear", [0.5, 0.25], [1.0, 2.0], [0.1, 0.2], steps=3,
-                                        test_images=1000, flops_per_step=4.7e6, peak=100.0)
-        self.assertLen(lines, 4)
-        for pattern, line in zip(LINES, lines):
-            self.assertRegex(line, "^" + pattern + "$")
+        seconds = {"train": [0.5, 0.25], "keras": [1.0, 0.5], "torch": [0.25, 0.5], "test": [0.1, 0.2]}
+        lines = throughput.report_lines("linear", seconds, steps=3, test_images=1000, flops_per_step=4.7e6,
+                                        peak=100.0)
+        self.assertLen(lines, 6)
+        for pattern in LINES + [TORCH_LINE, RATIO_LINE]:
+            self.assertTrue(any(re.fullmatch(pattern, line) for line in lines), (pattern, lines))
         self.assertEqual(lines[0], "linear train images/s: 900.0")  # median of 600 and 1200
-        lines = throughput.report_lines("linear", [0.5], None, [0.1], 3, 1000, 4.7e6, 100.0)
+        # Repeat by repeat: keras took 2x as long both times; torch 0.5x, then 2x: median 1.25x.
+        self.assertEqual(lines[-1], "linear train speed: 2.00x keras, 1.25x torch eager "
+                                    "(median of repeat-by-repeat ratios)")
+        lines = throughput.report_lines("linear", {"train": [0.5], "test": [0.1]}, 3, 1000, 4.7e6, 100.0)
+        self.assertLen(lines, 3)
         self.assertNotIn("keras", " ".join(lines))
+
+
+def python_command(code):
+    return [sys.executable, "-c", code]
+
+
+class PeerProtocolTest(tf.test.TestCase):
+    """bench/peers.py against real worker processes."""
+
+    def env(self):
+        return throughput.peer_env()
+
+    def test_a_worker_gets_ready_runs_and_stops(self):
+        worker = peers.Peer("toy", python_command(
+            "from bench import peers\n"
+            "calls = []\n"
+            "peers.serve(lambda n: calls.append(n), steps=3, warmup=0, description='toy worker')\n"
+            "assert calls == [1, 3, 3], calls\n"), self.env())
+        self.assertEqual(worker.ready(), "toy worker")
+        self.assertGreaterEqual(worker.run(), 0)
+        self.assertGreaterEqual(worker.run(), 0)
+        process = worker._process
+        worker.close()
+        self.assertEqual(process.returncode, 0)  # the warm-up step, then exactly two repeats
+
+    def test_a_worker_that_dies_is_one_line_with_its_last_words(self):
+        worker = peers.Peer("toy", python_command(
+            "import sys\nsys.stderr.write('first\\nRuntimeError: out of luck\\n')\nsys.exit(5)"), self.env())
+        with self.assertRaisesRegex(peers.PeerError, r"^the toy peer exited \(5\) before answering READY: "
+                                                      r"RuntimeError: out of luck$"):
+            worker.ready()
+        worker.close()
+
+    def test_a_program_that_cannot_start(self):
+        with self.assertRaisesRegex(peers.PeerError, "cannot start the toy peer"):
+            peers.Peer("toy", ["/nonexistent/python"])
+
+    def test_torch_peer_without_torch_says_what_to_do(self):
+        if importlib.util.find_spec("torch") is not None:
+            self.skipTest("torch is installed here; this checks the message when it is not")
+        worker = throughput.start_torch(sys.executable, "linear", steps=3, warmup=1)
+        with self.assertRaisesRegex(peers.PeerError, r"cannot import torch .*pip install torch==2\.13\.0"):
+            worker.ready()
+        worker.close()
 
 
 class CommandTest(tf.test.TestCase):
 
-    def test_whole_command_prints_every_line(self):
-        result = subprocess.run(
+    def run_command(self, *flags):
+        return subprocess.run(
             [sys.executable, throughput.__file__, "--net=linear", "--repeats=2", "--steps=3", "--warmup=1",
-             "--test_images=1000"], capture_output=True, text=True, timeout=240,
-            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-                     PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(throughput.__file__)))))
+             "--test_images=1000"] + list(flags), capture_output=True, text=True, timeout=240,
+            env=dict(throughput.peer_env(), TF_CPP_MIN_LOG_LEVEL="2"))
+
+    def test_whole_command_prints_every_line(self):
+        result = self.run_command()
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         out = result.stdout
         self.assertRegex(out, r"(?m)^load average at start: {n} {n} {n}".format(n=NUMBER))
         self.assertRegex(out, r"(?m)^load average at end: {n} {n} {n}".format(n=NUMBER))
         self.assertRegex(out, r"(?m)^linear train FLOPs per step: .*profiler")
+        self.assertRegex(out, r"(?m)^keras peer: keras 3\.")
+        self.assertRegex(out, r"(?m)^linear train speed: {n}x keras \(median of repeat-by-repeat ratios\)$".format(
+            n=NUMBER))
+        self.assertRegex(out, r"(?m)^linear training step, traced, one op at a time: {n} ms$".format(n=NUMBER))
+        self.assertRegex(out, r"(?m)^  matmul \(and its gradients\): {n} ms \({n}%\), {n} GFLOP/s$".format(n=NUMBER))
         for pattern in LINES:
             match = re.search("(?m)^" + pattern + "$", out)
             self.assertIsNotNone(match, "no line /{}/ in:\n{}".format(pattern, out))
             for value in match.groupdict().values():
                 self.assertGreater(float(value), 0, match.group(0))
+
+    def test_torch_python_that_is_not_a_program_is_one_line(self):
+        result = self.run_command("--torch_python=/nonexistent/python3", "--nokeras")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.strip().splitlines()[-1],
+                         "error: flag --torch_python=/nonexistent/python3: is not an executable file; give the "
+                         "path of a Python interpreter with torch installed; see --help")
+        self.assertNotIn("Traceback", result.stderr)
+
+    def test_torch_python_without_torch_is_one_line(self):
+        if importlib.util.find_spec("torch") is not None:
+            self.skipTest("torch is installed here; this checks the message when it is not")
+        result = self.run_command("--torch_python=" + sys.executable, "--nokeras")
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr.strip().splitlines()[-1], r"^error: .* cannot import torch ")
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertNotIn("train images/s:", result.stdout)
 
 
 if __name__ == "__main__":

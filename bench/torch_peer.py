@@ -1,0 +1,96 @@
+"""The PyTorch eager peer of //bench:throughput (issue 8): the same network trained by PyTorch.
+
+Run by throughput.py with the interpreter given in --torch_python (PyTorch is not one of LTFN's
+requirements), as a worker speaking peers.py's protocol, so its repeats interleave with the TF1
+graph's and Keras's. It imports only torch, numpy and data/ (the same MNIST, the same batches:
+images in order, batch 100, as trainer.Batches takes them).
+
+Same layers and shapes as graphs/<net>.py, in PyTorch's own layout (NCHW) and with its usual
+training step (zero_grad, forward, CrossEntropyLoss, backward, SGD step); weights drawn as
+graphs/initializers.py draws them for the net's default init (the speed does not depend on them).
+"""
+
+import argparse
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench import peers  # noqa: E402  (numpy and the standard library only)
+
+
+def network(net, nn):
+    if net == "linear":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    if net == "fc3":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 500), nn.ReLU(), nn.Linear(500, 500), nn.ReLU(),
+                             nn.Linear(500, 10))
+
+    def conv(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()]
+
+    return nn.Sequential(*conv(1, 64), *conv(64, 64), nn.MaxPool2d(2), *conv(64, 128), *conv(128, 128),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6272, 10))
+
+
+def initialize(module, torch, relu_std_scale):
+    """Weights as graphs/initializers.py: truncated normal with std sqrt(scale/fan_in) (He for the ReLU
+    layers, Glorot-like for the last), biases 0."""
+    layers = [m for m in module if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    for i, layer in enumerate(layers):
+        fan_in = layer.weight[0].numel()
+        scale = relu_std_scale if i < len(layers) - 1 else 1.0
+        # 0.8796...: std of a unit normal truncated at 2 std, as TF's truncated_normal initializer corrects.
+        std = math.sqrt(scale / fan_in) / 0.87962566103423978
+        torch.nn.init.trunc_normal_(layer.weight, 0.0, std, -2 * std, 2 * std)
+        torch.nn.init.zeros_(layer.bias)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--net", choices=["linear", "fc3", "conv4"], required=True)
+    parser.add_argument("--steps", type=int, required=True, help="Training steps per timed repeat.")
+    parser.add_argument("--warmup", type=int, required=True, help="Untimed steps first.")
+    parser.add_argument("--learning_rate", type=float, required=True)
+    args = parser.parse_args()
+    try:
+        import torch
+    except ImportError as e:
+        peers.fail("{} cannot import torch ({}): give --torch_python a Python with PyTorch "
+                   "installed (pip install torch==2.13.0)".format(sys.executable, e))
+    from data import loader
+
+    torch.manual_seed(0)
+    data = loader.load_mnist().train
+    images = torch.from_numpy(data.images.reshape(-1, 1, 28, 28).copy())
+    labels = torch.from_numpy(data.labels.argmax(axis=1))
+    net = network(args.net, torch.nn)
+    initialize(net, torch, 2.0)
+    optimizer = torch.optim.SGD(net.parameters(), lr=args.learning_rate)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n, batch = len(images), peers.BATCH_SIZE
+    step = 0
+
+    def train(steps):
+        nonlocal step
+        for _ in range(steps):
+            begin = step * batch % n
+            if begin + batch > n:  # the epoch's tail: trainer.Batches wraps around, so do we
+                index = torch.arange(step * batch, (step + 1) * batch) % n
+                x, y = images[index], labels[index]
+            else:
+                x, y = images[begin:begin + batch], labels[begin:begin + batch]
+            optimizer.zero_grad()
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            optimizer.step()
+            step += 1
+        return float(loss)
+
+    peers.serve(train, args.steps, args.warmup,
+                "torch {}, {} threads".format(torch.__version__, torch.get_num_threads()))
+
+
+if __name__ == "__main__":
+    main()
