@@ -446,6 +446,17 @@ def in_order(seconds, images):
 
 
 def main(argv):
+    try:
+        return benchmark(argv)
+    except peers.PeerError as e:
+        print("error: {}".format(e), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing measured (a benchmark has no partial result)", file=sys.stderr)
+        return 130
+
+
+def benchmark(argv):
     if cli.unexpected_arguments(argv):
         return 2
     net = FLAGS.net
@@ -471,12 +482,6 @@ def main(argv):
         if FLAGS.torch_python:
             workers.append(start_torch(cli.user_path(FLAGS.torch_python), net, steps, warmup))
         seconds = measure(net, data, FLAGS.repeats, steps, warmup, test_images, FLAGS.test_batch_size, workers)
-    except peers.PeerError as e:
-        print("error: {}".format(e), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing measured (a benchmark has no partial result)", file=sys.stderr)
-        return 130
     finally:
         for worker in workers:
             worker.close()

@@ -6,8 +6,7 @@ graph's and Keras's. It imports only torch, numpy and data/ (the same MNIST, the
 images in order, batch 100, as trainer.Batches takes them).
 
 Same layers and shapes as graphs/<net>.py, in PyTorch's own layout (NCHW) and with its usual
-training step (zero_grad, forward, CrossEntropyLoss, backward, SGD step); weights drawn as
-graphs/initializers.py draws them for the net's default init (the speed does not depend on them).
+training step (zero_grad, forward, CrossEntropyLoss, backward, SGD step at the post's learning rate).
 """
 
 import argparse
@@ -34,17 +33,15 @@ def network(net, nn):
                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6272, 10))
 
 
-def initialize(module, torch, relu_std_scale):
-    """Weights as graphs/initializers.py: truncated normal with std sqrt(scale/fan_in) (He for the ReLU
-    layers, Glorot-like for the last), biases 0."""
-    layers = [m for m in module if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    for i, layer in enumerate(layers):
-        fan_in = layer.weight[0].numel()
-        scale = relu_std_scale if i < len(layers) - 1 else 1.0
-        # 0.8796...: std of a unit normal truncated at 2 std, as TF's truncated_normal initializer corrects.
-        std = math.sqrt(scale / fan_in) / 0.87962566103423978
-        torch.nn.init.trunc_normal_(layer.weight, 0.0, std, -2 * std, 2 * std)
-        torch.nn.init.zeros_(layer.bias)
+def initialize(module, torch):
+    """He-scaled truncated normal weights (as graphs/initializers.py's variance_scaling), biases 0.
+    The speed does not depend on them; a sensible start keeps the loss finite however long it runs."""
+    for layer in module:
+        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+            # 0.8796...: std of a unit normal truncated at 2 std, which TF's initializer corrects for.
+            std = math.sqrt(2.0 / layer.weight[0].numel()) / 0.87962566103423978
+            torch.nn.init.trunc_normal_(layer.weight, 0.0, std, -2 * std, 2 * std)
+            torch.nn.init.zeros_(layer.bias)
 
 
 def main():
@@ -66,7 +63,7 @@ def main():
     images = torch.from_numpy(data.images.reshape(-1, 1, 28, 28).copy())
     labels = torch.from_numpy(data.labels.argmax(axis=1))
     net = network(args.net, torch.nn)
-    initialize(net, torch, 2.0)
+    initialize(net, torch)
     optimizer = torch.optim.SGD(net.parameters(), lr=args.learning_rate)
     loss_fn = torch.nn.CrossEntropyLoss()
     n, batch = len(images), peers.BATCH_SIZE
