@@ -21,6 +21,7 @@ plus the load average at the start and the end: on a shared machine every figure
 
 import os
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -70,12 +71,18 @@ flags.DEFINE_string("torch_python", None, "Also time PyTorch eager (bench/torch_
 flags.DEFINE_bool("_keras_worker", False, "Internal: be the Keras peer (bench/peers.py protocol).")
 
 
-def _is_python(path):
-    return path is None or (os.path.isfile(cli.user_path(path)) and os.access(cli.user_path(path), os.X_OK))
+def find_program(name):
+    """A path (relative to where `bazel run` started) or a bare name looked up on PATH, as a shell
+    would; None if it names no executable file."""
+    if os.sep not in name:
+        return shutil.which(name)
+    path = cli.user_path(name)
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
-flags.register_validator("torch_python", _is_python, "is not an executable file; give the path of a "
-                         "Python interpreter with torch installed")
+flags.register_validator("torch_python", lambda name: name is None or find_program(name) is not None,
+                         "is not an executable file; give the path of a Python interpreter with torch "
+                         "installed")
 
 
 def net_defaults(net, steps=None, warmup=None, test_images=None):
@@ -480,7 +487,7 @@ def benchmark(argv):
         if FLAGS.keras:
             workers.append(start_keras(net, FLAGS.repeats, steps, warmup))
         if FLAGS.torch_python:
-            workers.append(start_torch(cli.user_path(FLAGS.torch_python), net, steps, warmup))
+            workers.append(start_torch(find_program(FLAGS.torch_python), net, steps, warmup))
         seconds = measure(net, data, FLAGS.repeats, steps, warmup, test_images, FLAGS.test_batch_size, workers)
     finally:
         for worker in workers:

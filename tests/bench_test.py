@@ -4,6 +4,7 @@ are positive. No timing is asserted: the figures depend on the machine and its l
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -79,6 +80,12 @@ class FunctionsTest(tf.test.TestCase):
         self.assertRegex(lines[1], r"^  conv forward \(fused with bias and ReLU\): {n} ms \({n}%\), {n} GFLOP/s$".format(
             n=NUMBER))
         self.assertRegex(lines[-1], r"^  everything else: {n} ms \({n}%\)$".format(n=NUMBER))
+
+    def test_find_program_takes_paths_and_names_on_path(self):
+        self.assertEqual(throughput.find_program(sys.executable), sys.executable)
+        self.assertEqual(throughput.find_program("sh"), shutil.which("sh"))
+        self.assertIsNone(throughput.find_program("no-such-program-ltfn"))
+        self.assertIsNone(throughput.find_program(os.path.dirname(sys.executable)))  # a folder
 
     def test_peak_is_the_best_size(self):
         rate, size = throughput.measure_peak(sizes=(128, 256), repeats=1, per_repeat=1)
