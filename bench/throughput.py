@@ -20,7 +20,6 @@ plus the load average at the start and the end: on a shared machine every figure
 """
 
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -34,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import loader
+from graphs import deps
 from graphs import model
 from graphs import posts
 from bench import peers
@@ -95,11 +95,12 @@ def load_average():
     return "{:.2f} {:.2f} {:.2f} (1, 5, 15 min; {} CPUs)".format(*os.getloadavg(), os.cpu_count())
 
 
-def new_session(graph):
-    """The session exactly as run.py makes it: no ConfigProto. Measured A/B on 2 cores (issue 8),
-    intra/inter-op threads 2/1 tied with the default 2/2 and XLA (global_jit_level ON_1 with
-    --tf_xla_cpu_global_jit) trained conv4 ~35 % slower, so neither is used."""
-    return tf.compat.v1.Session(graph=graph)
+def new_session(graph, config=None):
+    """The session exactly as run.py makes it, with no ConfigProto unless one is given (the breakdown's).
+    Measured A/B on 2 cores (issue 8, README "Speed"): one op at a time (a per-session inter-op pool
+    of one thread) tied with the default, and XLA (global_jit_level ON_1 with --tf_xla_cpu_global_jit)
+    trained conv4 ~35 % slower, so neither is used."""
+    return tf.compat.v1.Session(graph=graph, config=config)
 
 
 def build(net, seed=0, config=None):
@@ -114,7 +115,7 @@ def build(net, seed=0, config=None):
         nodes = model.build(net, init, posts.settings(net, init).learning_rate)
         init_op = tf.compat.v1.global_variables_initializer()
     graph.finalize()
-    session = new_session(graph) if config is None else tf.compat.v1.Session(graph=graph, config=config)
+    session = new_session(graph, config)
     session.run(init_op)
     return session, nodes
 
@@ -197,18 +198,8 @@ def _fixed_batch_train_graph(net, batch_size):
 
 
 def forward_flops(graph):
-    """2 x multiply-adds of the forward Conv2D and MatMul ops, from their static shapes."""
-    total = 0
-    for op in graph.get_operations():
-        if op.name.startswith("gradients/"):
-            continue
-        if op.type == "Conv2D":
-            kh, kw, cin, _ = op.inputs[1].shape.as_list()
-            total += 2 * int(np.prod(op.outputs[0].shape.as_list())) * kh * kw * cin
-        elif op.type == "MatMul":
-            m, k = op.inputs[0].shape.as_list()
-            total += 2 * m * k * op.outputs[0].shape.as_list()[1]
-    return total
+    """2 x multiply-adds of the forward convolutions and matmuls (op_flops), from their static shapes."""
+    return sum(op_flops(op) for op in graph.get_operations() if not op.name.startswith("gradients/"))
 
 
 def count_train_flops(net, batch_size=BATCH_SIZE):
@@ -288,10 +279,10 @@ def step_breakdown(net, data, traced_steps=3):
         step_seconds.append(time.perf_counter() - begin)
         for device in metadata.step_stats.dev_stats:
             for node in device.node_stats:
-                kernel = re.search(r"= (\S+?)\(", node.timeline_label)
-                if kernel:  # (nodes without one are the executor's own bookkeeping)
+                parsed = deps.parse_timeline_label(node.timeline_label)
+                if parsed:  # (nodes without one are the executor's own bookkeeping)
                     ran.add(node.node_name)
-                    micros[kernel_kind(kernel.group(1))] += node.op_end_rel_micros - node.op_start_rel_micros
+                    micros[kernel_kind(parsed[0])] += node.op_end_rel_micros - node.op_start_rel_micros
     session.close()
     flops = {label: 0 for label, _ in KERNEL_KINDS}
     for op in _fixed_batch_train_graph(net, BATCH_SIZE).get_operations():

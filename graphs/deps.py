@@ -324,9 +324,7 @@ def traced_run(graph, init_op, fetches, feeds, batch, rewrites=False):
     nodes = collections.OrderedDict()
     for device in metadata.step_stats.dev_stats:
         for stats in device.node_stats:
-            match = _TIMELINE.match(stats.timeline_label)
-            op, inputs = (match.group(2), [i.strip() for i in match.group(3).split(",") if i.strip()]) \
-                if match else (None, [])
+            op, inputs = parse_timeline_label(stats.timeline_label) or (None, [])
             shapes = {}
             for out in stats.output:
                 dims = [d.size for d in out.tensor_description.shape.dim]
@@ -334,6 +332,15 @@ def traced_run(graph, init_op, fetches, feeds, batch, rewrites=False):
             if stats.node_name not in nodes or shapes and not nodes[stats.node_name].shapes:
                 nodes[stats.node_name] = TracedNode(stats.node_name, op, inputs, shapes)
     return Trace(nodes, None, result)
+
+
+def parse_timeline_label(label):
+    """(kernel, [input names]) from a traced node's timeline label, `[mem] name = Kernel(a, b)`, or
+    None for the executor's own bookkeeping entries, which have none."""
+    match = _TIMELINE.match(label)
+    if not match:
+        return None
+    return match.group(2), [i.strip() for i in match.group(3).split(",") if i.strip()]
 
 
 def error_line(error):
