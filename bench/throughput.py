@@ -49,7 +49,7 @@ DEFAULTS = {
     "fc3": (200, 50, 10000),
     "linear": (1000, 200, 10000),
 }
-BATCH_SIZE = 100  # run.py's --batch_size default, the posts' batch
+BATCH_SIZE = peers.BATCH_SIZE  # run.py's --batch_size default, the posts' batch (peers train with it too)
 TEST_BATCH_SIZE = 1000  # run.py's --test_batch_size default
 PEAK_SIZES = (2048, 3072)  # both near the top of the curve here; smaller ones read low
 
