@@ -22,10 +22,10 @@ from data import loader
 from graphs import initializers
 from graphs import model
 from graphs import posts
-import checkpoints
-import cli
-import summaries
-import trainer
+from session import checkpoints
+from programs import cli
+from session import summaries
+from session import trainer
 
 FLAGS = flags.FLAGS
 

@@ -37,8 +37,8 @@ from graphs import deps
 from graphs import model
 from graphs import posts
 from bench import peers
-import cli
-import trainer
+from programs import cli
+from session import trainer
 
 FLAGS = flags.FLAGS
 

@@ -10,7 +10,7 @@ these two nodes" and runs only those; `logits` alone needs `input` but not `labe
   * draws the graph collapsed by top-level name scope, as TensorBoard does, with the fetched
     sub-graph in orange as in the post's figure.
 
-`deps.py` at the repository root is the command line; tests/deps_test.py checks all of it.
+`programs/deps.py` is the command line; tests/deps_test.py checks all of it.
 """
 
 import collections

@@ -1,4 +1,4 @@
-"""Tests for the LTFN 4 convolution lab: graphs/convolutions.py and the convolutions.py app."""
+"""Tests for the LTFN 4 convolution lab: graphs/convolutions.py and the programs/convolutions.py app."""
 
 import contextlib
 import io
@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 import tensorflow as tf
 
-import convolutions as lab
+from programs import convolutions as lab
 from graphs import convolutions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

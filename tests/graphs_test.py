@@ -6,7 +6,7 @@ import tensorflow as tf
 from data import loader
 from graphs import initializers
 from graphs import model
-import trainer
+from session import trainer
 
 tf.compat.v1.disable_eager_execution()
 

@@ -6,7 +6,7 @@ from absl import flags
 from absl.testing import absltest
 
 from graphs import posts
-import reproduce
+from programs import reproduce
 
 
 class TableTest(absltest.TestCase):

@@ -6,7 +6,7 @@ import sys
 from absl import flags
 import tensorflow as tf
 
-import cli
+from programs import cli
 import run
 from tests import testing
 

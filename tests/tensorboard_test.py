@@ -21,10 +21,11 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from data import idx
 from data import loader
-import cli
-import report
-import summaries
-import tensorboard_main
+from programs import cli
+from pictures import histograms
+from programs import report
+from session import summaries
+from programs import tensorboard_main
 from tests import testing
 
 STEPS = 3
@@ -66,8 +67,8 @@ def _png_size(path):
 
 
 def _expected_png_size(rows, columns):
-    width, height = report.figure_size(rows, columns)
-    return round(width * report.DPI), round(height * report.DPI)
+    width, height = histograms.figure_size(rows, columns)
+    return round(width * histograms.DPI), round(height * histograms.DPI)
 
 
 class RunLogsTest(tf.test.TestCase):
@@ -143,18 +144,18 @@ class RunLogsTest(tf.test.TestCase):
 
     def test_activations_npz_and_png_at_the_end_of_each_run(self):
         for net, tags in (("conv4", CONV4_HISTOGRAMS), ("linear", LINEAR_HISTOGRAMS)):
-            run = report.load(self.logdirs[net])
+            run = histograms.load(self.logdirs[net])
             self.assertEqual(list(run.histograms), tags)
             self.assertEqual((run.meta["net"], run.meta["step"]), (net, STEPS))
             counts, edges, stats = run.histograms["logits"]
             self.assertEqual(len(edges), len(counts) + 1)
             self.assertEqual(counts.sum(), stats[4])
             self.assertEqual(stats[4], min(200, summaries.ACTIVATION_IMAGES) * 10)
-            png = os.path.join(self.logdirs[net], report.ACTIVATIONS_PNG)
+            png = os.path.join(self.logdirs[net], histograms.ACTIVATIONS_PNG)
             self.assertIn(png, self.stdout[net])
             self.assertEqual(_png_size(png), _expected_png_size(len(tags), 1))
             # Histograms, not the tensors: a conv4 run's file stays small.
-            self.assertLess(os.path.getsize(os.path.join(self.logdirs[net], report.ACTIVATIONS_FILE)), 50000)
+            self.assertLess(os.path.getsize(os.path.join(self.logdirs[net], histograms.ACTIVATIONS_FILE)), 50000)
 
     def test_report_draws_runs_side_by_side(self):
         os.environ["BUILD_WORKING_DIRECTORY"] = self.start
@@ -179,7 +180,7 @@ class RunLogsTest(tf.test.TestCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        argv, env = testing.python_command("tensorboard_main.py", ["--logdir=runs", "--port={}".format(port)],
+        argv, env = testing.python_command("programs/tensorboard_main.py", ["--logdir=runs", "--port={}".format(port)],
                             env={"BUILD_WORKING_DIRECTORY": self.start})
         server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:

@@ -11,7 +11,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import cli  # noqa: E402
+from programs import cli  # noqa: E402
 
 DEFAULT_LOGDIR = "runs"
 DEFAULT_HOST = "127.0.0.1"

@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # Files only: no display is needed, or wanted, on a build
 import matplotlib.pyplot as plt
 import numpy as np
 
-import cli
+from programs import cli
 from graphs import convolutions
 
 FLAGS = flags.FLAGS

@@ -9,14 +9,14 @@
   attached to the events, so TensorBoard's graph shows which nodes one training step and one test
   step actually ran: the visual answer to LTFN 2's question of what `optimizer` and `logits` run.
 * write_activations: at the end of a run, the same tensors for a fixed batch of test images,
-  stored as histograms in `activations.npz` and drawn as `activations.png` (report.py).
+  stored as histograms in `activations.npz` and drawn as `activations.png` (pictures/histograms.py).
 """
 
 import os
 
 import tensorflow as tf
 
-import report
+from pictures import histograms as histogram_pictures
 
 SCOPE = "histograms"
 # A histogram op costs ~50 ns per value (a bucket search each), so a printed conv4 step with its
@@ -101,7 +101,7 @@ def write_activations(session, nodes, images, logdir, meta):
     """
     names, tensors = zip(*histogram_tensors(nodes))
     values = session.run(list(tensors), {nodes.input: images})
-    report.save(os.path.join(logdir, report.ACTIVATIONS_FILE), list(zip(names, values)),
+    histogram_pictures.save(os.path.join(logdir, histogram_pictures.ACTIVATIONS_FILE), list(zip(names, values)),
                 dict(meta, images=len(images)))
-    run = report.load(logdir)
-    return report.plot([run], os.path.join(logdir, report.ACTIVATIONS_PNG))
+    run = histogram_pictures.load(logdir)
+    return histogram_pictures.plot([run], os.path.join(logdir, histogram_pictures.ACTIVATIONS_PNG))

@@ -31,7 +31,7 @@ from graphs import deps
 from graphs import initializers
 from graphs import model
 from graphs import posts
-import cli
+from programs import cli
 
 FLAGS = flags.FLAGS
 

@@ -1,24 +1,20 @@
-"""LTFN 6's histograms as pictures, without a server: `bazel run //:report -- RUN_DIR... [--out=FILE.png]`.
+"""LTFN 6's histograms, stored and drawn without a server.
 
-At the end of every run, run.py (through summaries.write_activations) stores in its log folder
-`activations.npz`: a histogram (counts and bin edges, not the tensors) of each layer's output before
-its ReLU, of `logits` and of `predictions`, for a fixed batch of test images, and draws it as
-`activations.png`. This binary draws several runs side by side (rows: layers; columns: runs), so
-LTFN 6's comparison of initializers is one picture. Both use the functions below.
+At the end of every run (session/summaries.write_activations) a run's folder gets `activations.npz`:
+a histogram (counts and bin edges, not the tensors) of each layer's output before its ReLU, of
+`logits` and of `predictions`, for a fixed batch of test images, drawn as `activations.png`.
+`//:report` (programs/report.py) draws several runs side by side with the same plot().
 """
 
 import json
 import os
 import re
-import sys
 
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  (after choosing the Agg backend)
-
-import cli  # noqa: E402
 
 ACTIVATIONS_FILE = "activations.npz"
 ACTIVATIONS_PNG = "activations.png"
@@ -67,13 +63,17 @@ class Run:
         return " · ".join(str(p) for p in parts if p)
 
 
+class RunFolderError(Exception):
+    """A run folder without readable histograms; the message says which and what to do."""
+
+
 def load(run_dir):
-    """The Run stored in run_dir/activations.npz; cli.UsageError naming the folder if it is not there."""
+    """The Run stored in run_dir/activations.npz; RunFolderError naming the folder if it is not there."""
     path = os.path.join(run_dir, ACTIVATIONS_FILE)
     if not os.path.isdir(run_dir):
-        raise cli.UsageError("{} is not a folder; name run folders (runs/<net>-<init>-<time>)".format(run_dir))
+        raise RunFolderError("{} is not a folder; name run folders (runs/<net>-<init>-<time>)".format(run_dir))
     if not os.path.isfile(path):
-        raise cli.UsageError("{} has no {}: only finished runs have one (re-run it with //:run)".format(
+        raise RunFolderError("{} has no {}: only finished runs have one (re-run it with //:run)".format(
             run_dir, ACTIVATIONS_FILE))
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -81,7 +81,7 @@ def load(run_dir):
             meta = json.loads(str(f["meta"]))
             histograms = {n: (f["counts_" + n], f["edges_" + n], f["stats_" + n]) for n in names}
     except (OSError, ValueError, KeyError) as e:
-        raise cli.UsageError("{}: cannot be read ({})".format(path, e))
+        raise RunFolderError("{}: cannot be read ({})".format(path, e))
     return Run(os.path.basename(os.path.normpath(run_dir)), meta, histograms)
 
 
@@ -141,29 +141,3 @@ def plot(runs, out_path):
     fig.savefig(out_path, dpi=DPI, format="png")
     plt.close(fig)
     return out_path
-
-
-def main(argv=None):
-    parser = cli.ArgumentParser(prog="bazel run //:report --", description=__doc__.splitlines()[0])
-    parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run folders (runs/<net>-<init>-<time>)")
-    parser.add_argument("--out", default="report.png",
-                        help="PNG to write; relative paths: where `bazel run` was started (default report.png)")
-    try:
-        args = parser.parse_args(argv)
-        if not args.run_dirs:
-            raise cli.UsageError("name at least one run folder: bazel run //:report -- runs/A runs/B")
-        runs = [load(cli.user_path(d)) for d in args.run_dirs]
-        out = cli.user_path(args.out)
-        try:
-            plot(runs, out)
-        except OSError as e:
-            raise cli.UsageError("--out {} cannot be written ({})".format(out, e.strerror or e))
-    except cli.UsageError as e:
-        print("error: {}".format(e), file=sys.stderr)
-        return 1
-    print("{}: {} runs x {} rows".format(out, len(runs), len(rows(runs))))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

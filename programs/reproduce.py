@@ -19,7 +19,7 @@ from absl import app
 from absl import flags
 
 from graphs import posts
-import cli
+from programs import cli
 
 FLAGS = flags.FLAGS
 ROWS = ["{}/{}".format(net, init) for net, init in posts.FIGURES]
@@ -30,7 +30,7 @@ flags.DEFINE_integer("seed", 0, "--seed passed to every run.")
 flags.DEFINE_string("results_dir", "results", "Where reproduce.json and reproduce.md go (relative to the workspace).")
 flags.DEFINE_bool("update_readme", True, "Replace the table between README.md's results markers.")
 
-RUN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.py")
+RUN_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run.py")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 

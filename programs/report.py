@@ -1,0 +1,36 @@
+"""LTFN 6's histograms as pictures, without a server: `bazel run //:report -- RUN_DIR... [--out=FILE.png]`.
+
+Draws the `activations.npz` of several runs side by side (rows: layers; columns: runs), so LTFN 6's
+comparison of initializers is one picture; pictures/histograms.py stores and draws them.
+"""
+
+import sys
+
+from pictures import histograms
+from programs import cli
+
+
+def main(argv=None):
+    parser = cli.ArgumentParser(prog="bazel run //:report --", description=__doc__.splitlines()[0])
+    parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run folders (runs/<net>-<init>-<time>)")
+    parser.add_argument("--out", default="report.png",
+                        help="PNG to write; relative paths: where `bazel run` was started (default report.png)")
+    try:
+        args = parser.parse_args(argv)
+        if not args.run_dirs:
+            raise cli.UsageError("name at least one run folder: bazel run //:report -- runs/A runs/B")
+        runs = [histograms.load(cli.user_path(d)) for d in args.run_dirs]
+        out = cli.user_path(args.out)
+        try:
+            histograms.plot(runs, out)
+        except OSError as e:
+            raise cli.UsageError("--out {} cannot be written ({})".format(out, e.strerror or e))
+    except (cli.UsageError, histograms.RunFolderError) as e:
+        print("error: {}".format(e), file=sys.stderr)
+        return 1
+    print("{}: {} runs x {} rows".format(out, len(runs), len(histograms.rows(runs))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The house's rule (README, "Where things are"): imports point down only.
+
+Reads every project module's imports with `ast` (nothing is imported or run), so a new module that
+breaks the rule fails here, whatever it does at run time.
+"""
+
+import ast
+import os
+
+from absl.testing import absltest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Each room and the rooms it may import from. Rooms not listed here (tests/, tools/) are not checked.
+ALLOWED = {
+    "run": {"programs", "session", "pictures", "graphs", "data"},
+    "programs": {"programs", "session", "pictures", "graphs", "data"},
+    "bench": {"bench", "programs", "session", "pictures", "graphs", "data"},
+    "lessons": {"programs", "session", "pictures", "graphs", "data"},
+    "session": {"session", "pictures", "graphs", "data"},
+    "pictures": {"pictures", "graphs", "data"},
+    "graphs": {"graphs", "data"},
+    "data": {"data"},
+}
+ROOMS = set(ALLOWED) | {"tests"}
+
+
+def room_of(path):
+    """`session/trainer.py` -> session; `run.py` -> run."""
+    parts = os.path.relpath(path, ROOT).split(os.sep)
+    return parts[0] if len(parts) > 1 else os.path.splitext(parts[0])[0]
+
+
+def project_imports(path):
+    """The project rooms a module imports from (standard library and packages are not rooms)."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found.update(name.split(".")[0] for name in names if name.split(".")[0] in ROOMS)
+    return found
+
+
+def modules():
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "bazel-")) and d != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                yield os.path.join(folder, name)
+
+
+class HouseTest(absltest.TestCase):
+
+    def test_imports_point_down_only(self):
+        checked, wrong = 0, []
+        for path in modules():
+            room = room_of(path)
+            if room not in ALLOWED:
+                continue
+            checked += 1
+            for imported in sorted(project_imports(path) - ALLOWED[room]):
+                wrong.append("{} imports {}".format(os.path.relpath(path, ROOT), imported))
+        self.assertGreater(checked, 20)  # the walk really found the project's modules
+        self.assertEqual(wrong, [])
+
+    def test_the_checker_sees_a_wrong_arrow(self):
+        folder = self.create_tempdir().full_path
+        path = os.path.join(folder, "bad.py")
+        with open(path, "w") as f:
+            f.write("import os\nfrom programs import cli\nimport session.trainer\nfrom . import sibling\n")
+        self.assertEqual(project_imports(path), {"programs", "session"})
+
+    def test_root_holds_only_the_runner(self):
+        python_files = sorted(n for n in os.listdir(ROOT) if n.endswith(".py"))
+        self.assertEqual(python_files, ["run.py"])
+
+
+if __name__ == "__main__":
+    absltest.main()
