@@ -57,11 +57,13 @@ def raw_sha256(path):
     return digest.hexdigest()
 
 
-def verify_checksums(data_dir, sums_file=RAW_SUMS):
-    """Checks every file listed in data_dir/sums_file; raises ChecksumError on the first mismatch."""
+def verify_checksums(data_dir, sums_file=RAW_SUMS, names=None):
+    """Checks every file listed in data_dir/sums_file (or only `names`); ChecksumError on the first mismatch."""
     sums_path = os.path.join(data_dir, sums_file)
     with open(sums_path) as f:
         expected = dict(reversed(line.split()) for line in f if line.strip())
+    if names is not None:
+        expected = {name: expected[name] for name in names}
     for name, want in sorted(expected.items()):
         path = find_file(data_dir, name)
         got = raw_sha256(path)
@@ -89,14 +91,26 @@ def _read_pair(data_dir, images_key, labels_key):
     return DataSet(_normalized(images), _one_hot(labels))
 
 
-def load_mnist(data_dir=None, validation_size=VALIDATION_SIZE):
-    """Returns Datasets(train, validation, test) from data_dir, or from the verified embedded copy."""
+def _checked_dir(data_dir, names=None):
+    """data_dir, or the embedded copy verified (only `names` of it, if given)."""
     if data_dir is None:
-        data_dir = EMBEDDED_DIR
-        verify_checksums(data_dir)
-    elif not os.path.isdir(data_dir):
+        verify_checksums(EMBEDDED_DIR, names=names)
+        return EMBEDDED_DIR
+    if not os.path.isdir(data_dir):
         raise idx.IdxError("--data_dir {} is not a folder; point it at a folder holding MNIST's "
                            "four IDX files".format(data_dir))
+    return data_dir
+
+
+def load_test(data_dir=None):
+    """Only the 10,000 test images and labels (what //:predict --test_index reads), checked as load_mnist's."""
+    data_dir = _checked_dir(data_dir, names=[FILES["test_images"], FILES["test_labels"]])
+    return _read_pair(data_dir, "test_images", "test_labels")
+
+
+def load_mnist(data_dir=None, validation_size=VALIDATION_SIZE):
+    """Returns Datasets(train, validation, test) from data_dir, or from the verified embedded copy."""
+    data_dir = _checked_dir(data_dir)
     train = _read_pair(data_dir, "train_images", "train_labels")
     test = _read_pair(data_dir, "test_images", "test_labels")
     if not 0 <= validation_size < len(train.images):

@@ -65,4 +65,6 @@ class Checkpoints:
     def save(self, session, step):
         with open(os.path.join(self.directory, SETTINGS_FILE), "w") as f:
             json.dump(self.settings, f, indent=1, sort_keys=True)
-        self.saver.save(session, os.path.join(self.directory, PREFIX), global_step=step, write_meta_graph=False)
+        # The meta graph travels with the weights, so //:predict restores the network without its
+        # Python (LTFN 9; session/restore.py).
+        self.saver.save(session, os.path.join(self.directory, PREFIX), global_step=step)

@@ -111,27 +111,44 @@ def train(session, model, batches, steps, print_every, start_step=0, on_print=No
     return max(start_step, steps)
 
 
+def log_softmax(logits):
+    """Per-image log-probabilities from logits, in float64 (stable for LTFN 5's huge logits)."""
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def softmax(logits):
+    """Per-image probabilities, as the graph's `predictions` (tf.nn.softmax) gives them."""
+    return np.exp(log_softmax(logits))
+
+
 def softmax_cross_entropy(logits, labels):
     """Per-image softmax cross-entropy, as tf.nn.softmax_cross_entropy_with_logits, in float64."""
-    z = logits.astype(np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    log_softmax = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return -(labels * log_softmax).sum(axis=1)
+    return -(labels * log_softmax(logits)).sum(axis=1)
 
 
-def evaluate(session, model, dataset, batch_size, input_shape):
+def test_logits(session, model, images, batch_size):
     """Test inference as LTFN 2 teaches it: batches of `batch_size`, fetching only `logits`.
 
     Only `input` is fed (logits does not depend on `labels`), so no optimizer runs and no weight
-    changes. Cost and accuracy are computed here over images, so an uneven last batch weighs by its
-    size and the figures do not depend on batch_size. Returns (cost, accuracy in %).
+    changes. Returns every image's logits, so the end-of-run pictures (mistakes, confusion) come
+    from this one pass, not from a second one.
     """
+    return np.concatenate([session.run(model.logits, {model.input: images[begin:begin + batch_size]})
+                           for begin in range(0, len(images), batch_size)])
+
+
+def score(logits, labels):
+    """(cost, accuracy in %) of logits against one-hot labels, averaged over images, so an uneven
+    last batch weighs by its size and the figures do not depend on the batch size."""
+    cost = softmax_cross_entropy(logits, labels).mean()
+    # argmax of logits is argmax of softmax(logits): predictions need not run either.
+    correct = int((logits.argmax(axis=1) == labels.argmax(axis=1)).sum())
+    return float(cost), 100.0 * correct / len(labels)
+
+
+def evaluate(session, model, dataset, batch_size, input_shape):
+    """score(test_logits(...)) of a dataset: (cost, accuracy in %), fetching only `logits`."""
     images = dataset.images.reshape((-1,) + tuple(input_shape))
-    total_cost, correct = 0.0, 0
-    for begin in range(0, len(images), batch_size):
-        logits = session.run(model.logits, {model.input: images[begin:begin + batch_size]})
-        labels = dataset.labels[begin:begin + batch_size]
-        total_cost += softmax_cross_entropy(logits, labels).sum()
-        # argmax of logits is argmax of softmax(logits): predictions need not run either.
-        correct += int((logits.argmax(axis=1) == labels.argmax(axis=1)).sum())
-    return total_cost / len(images), 100.0 * correct / len(images)
+    return score(test_logits(session, model, images, batch_size), dataset.labels)

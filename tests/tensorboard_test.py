@@ -19,8 +19,6 @@ from PIL import Image
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from data import idx
-from data import loader
 from programs import cli
 from pictures import histograms
 from programs import report
@@ -33,15 +31,6 @@ BATCH = 100
 CONV4_HISTOGRAMS = ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv",
                     "logits", "predictions"]
 LINEAR_HISTOGRAMS = ["logits", "predictions"]
-
-
-def _small_mnist(folder, train=loader.VALIDATION_SIZE + 100, test=200):
-    """The first images of the embedded MNIST as uncompressed IDX files (a --data_dir)."""
-    for prefix, count in (("train", train), ("t10k", test)):
-        for kind, read in (("images-idx3", idx.read_images), ("labels-idx1", idx.read_labels)):
-            name = "{}-{}-ubyte".format(prefix, kind)
-            testing.write_idx(os.path.join(folder, name), read(os.path.join(loader.EMBEDDED_DIR, name + ".gz"))[:count])
-    return folder
 
 
 def _accumulator(logdir):
@@ -78,7 +67,7 @@ class RunLogsTest(tf.test.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.start = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
-        data_dir = _small_mnist(tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")))
+        data_dir = testing.small_mnist(tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")))
         cls.logdirs, cls.stdout, runs = {}, {}, {}
         for net in ("conv4", "linear"):  # both at once: most of each is starting Python and TensorFlow
             argv, env = testing.python_command("run.py", ["--net=" + net, "--steps={}".format(STEPS), "--print_every=1",

@@ -7,6 +7,9 @@ import sys
 
 import numpy as np
 
+from data import idx
+from data import loader
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -37,4 +40,13 @@ def random_mnist(folder, train=5100, test=100, seed=0):
     for prefix, n in (("train", train), ("t10k", test)):
         write_idx(os.path.join(folder, prefix + "-images-idx3-ubyte.gz"), rng.integers(0, 256, (n, 28, 28)))
         write_idx(os.path.join(folder, prefix + "-labels-idx1-ubyte.gz"), rng.integers(0, 10, n))
+    return folder
+
+
+def small_mnist(folder, train=loader.VALIDATION_SIZE + 100, test=200):
+    """The first images of the embedded MNIST as uncompressed IDX files (a --data_dir)."""
+    for prefix, count in (("train", train), ("t10k", test)):
+        for kind, read in (("images-idx3", idx.read_images), ("labels-idx1", idx.read_labels)):
+            name = "{}-{}-ubyte".format(prefix, kind)
+            write_idx(os.path.join(folder, name), read(os.path.join(loader.EMBEDDED_DIR, name + ".gz"))[:count])
     return folder

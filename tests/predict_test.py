@@ -1,0 +1,300 @@
+"""//:predict (issue 14): a saved run restored from its meta graph, on MNIST's test images and on
+hand-made pictures prepared as MNIST's digits were; every bad input is one line; nothing of graphs/
+is imported on the way.
+
+One short linear run of run.py on a small MNIST (5,100 training and 200 test images) serves every test.
+"""
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+from PIL import Image
+from PIL import ImageDraw
+import tensorflow as tf
+
+from data import digits
+from data import loader
+from graphs import model
+from programs import predict
+from session import checkpoints
+from session import restore
+from tests import testing
+
+STEPS = 60
+LINE = re.compile(r"^(?P<name>.+): (?P<digit>\d)  (?P<top>(?:p\(\d\)=[0-9.]+ ?){3})(?:  label (?P<label>\d))?$")
+
+
+def _parse(stdout):
+    """{name: (digit, [(digit, probability)] * 3, label)} from predict's lines."""
+    found = {}
+    for text in stdout.splitlines():
+        match = LINE.match(text)
+        assert match, text
+        top = [(int(d), float(p)) for d, p in re.findall(r"p\((\d)\)=([0-9.]+)", match["top"])]
+        found[match["name"]] = (int(match["digit"]), top, None if match["label"] is None else int(match["label"]))
+    return found
+
+
+def draw_digit(size, light_background, shape=(0.4, 0.8), jpeg=False, folder=None, name="digit"):
+    """A '3'-like stroke drawing of `shape` (width, height as fractions of the canvas) on a canvas of
+    `size` (width, height), dark on light or light on dark, saved as PNG (or JPEG); returns its path."""
+    width, height = size
+    paper, ink = (255, 20) if light_background else (0, 235)
+    image = Image.new("RGB" if jpeg else "L", size, (paper,) * 3 if jpeg else paper)
+    draw = ImageDraw.Draw(image)
+    w, h = width * shape[0], height * shape[1]
+    left, top = (width - w) / 2, (height - h) / 2
+    stroke = max(1, int(min(w, h) / 8))
+    colour = (ink,) * 3 if jpeg else ink
+    draw.arc([left, top, left + w, top + h / 2], 180, 90, fill=colour, width=stroke)
+    draw.arc([left, top + h / 2, left + w, top + h], 270, 180, fill=colour, width=stroke)
+    path = os.path.join(folder, "{}.{}".format(name, "jpg" if jpeg else "png"))
+    image.save(path)
+    return path
+
+
+def _ink_box(image, threshold=0.1):
+    rows, columns = np.nonzero(image > threshold)
+    return rows.max() - rows.min() + 1, columns.max() - columns.min() + 1
+
+
+class DigitsTest(tf.test.TestCase):
+    """data/digits.py: pictures of any size and either polarity come out as MNIST's digits are."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.test = loader.load_test()
+        # Where MNIST's own digits have their centre of mass (the median over the test set).
+        images = cls.test.images.reshape(-1, 28, 28)
+        cls.mnist_centre = np.median([digits.centre_of_mass(image) for image in images[:2000]], axis=0)
+
+    def test_sizes_and_polarities_come_out_as_mnist_digits(self):
+        folder = self.create_tempdir().full_path
+        prepared = {}
+        for size in ((40, 30), (200, 300), (1000, 600)):
+            for light in (True, False):
+                for jpeg in (False, True):
+                    key = (size, light, jpeg)
+                    path = draw_digit(size, light, jpeg=jpeg, folder=folder, name="{}x{}-{}".format(*size, light))
+                    image = digits.prepare(path)
+                    prepared[key] = image
+                    self.assertEqual(image.shape, (28, 28))
+                    self.assertEqual(image.dtype, np.float32)
+                    self.assertBetween(float(image.min()), 0.0, 0.0)  # the background is black
+                    self.assertBetween(float(image.max()), 0.5, 1.0)  # the ink is light
+                    # The bounding box fits 20x20 with its long side 20 (a drawn 3 is taller than wide).
+                    box_height, box_width = _ink_box(image)
+                    self.assertBetween(box_height, 19, 21, key)
+                    self.assertLess(box_width, box_height, key)
+                    # Its centre of mass is the field's centre (to the half pixel a whole-pixel shift allows).
+                    com = digits.centre_of_mass(image)
+                    self.assertAllClose(com, self.mnist_centre, atol=0.55, msg=str(key))  # a whole-pixel shift: ±0.5
+        # Dark on light and light on dark give the same digit.
+        for size in ((40, 30), (200, 300), (1000, 600)):
+            self.assertLess(np.abs(prepared[(size, True, False)] - prepared[(size, False, False)]).max(), 0.1)
+
+    def test_aspect_ratio_is_kept(self):
+        folder = self.create_tempdir().full_path
+        wide = digits.prepare(draw_digit((400, 400), True, shape=(0.8, 0.4), folder=folder))
+        height, width = _ink_box(wide)
+        self.assertBetween(width, 19, 21)
+        self.assertBetween(height, 9, 12)  # half as tall as wide, as drawn
+
+    def test_an_mnist_digit_enlarged_and_inverted_comes_back_as_it_was(self):
+        folder = self.create_tempdir().full_path
+        for i in (0, 7, 42):
+            original = self.test.images[i].reshape(28, 28)
+            big = Image.fromarray(np.uint8(255 - original * 255)).resize((280, 280), Image.Resampling.BICUBIC)
+            path = os.path.join(folder, "mnist{}.png".format(i))
+            big.save(path)
+            prepared = digits.prepare(path)
+            # MNIST placed its digits to the whole pixel too: compare shapes up to a one-pixel shift.
+            correlation = max(np.corrcoef(np.roll(prepared, (dr, dc), (0, 1)).ravel(), original.ravel())[0, 1]
+                              for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+            self.assertGreater(correlation, 0.95, i)
+
+    def test_blank_pictures_are_refused(self):
+        folder = self.create_tempdir().full_path
+        rng = np.random.default_rng(0)
+        faint = np.uint8(230 + rng.integers(0, 10, (100, 80)))  # paper texture, no ink
+        for name, pixels in (("white", np.full((50, 50), 255, np.uint8)), ("black", np.zeros((50, 50), np.uint8)),
+                             ("faint", faint)):
+            path = os.path.join(folder, name + ".png")
+            Image.fromarray(pixels).save(path)
+            with self.assertRaisesRegex(digits.DigitImageError, "is blank"):
+                digits.prepare(path)
+
+
+class PredictTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        cls.data_dir = os.path.join(cls.start, "data")
+        os.makedirs(cls.data_dir)
+        testing.small_mnist(cls.data_dir)
+        result = testing.run_program("run.py", [
+            "--net=linear", "--steps={}".format(STEPS), "--print_every={}".format(STEPS), "--learning_rate=0.05",
+            "--data_dir=data", "--logdir=runs/linear"], env={"BUILD_WORKING_DIRECTORY": cls.start})
+        assert result.returncode == 0, result.stderr
+        cls.run_dir = os.path.join(cls.start, "runs", "linear")
+        cls.test = loader.load_test(cls.data_dir)
+
+    def setUp(self):
+        super().setUp()
+        os.environ["BUILD_WORKING_DIRECTORY"] = self.start
+        self.addCleanup(os.environ.pop, "BUILD_WORKING_DIRECTORY")
+
+    def _main(self, args):
+        """predict.main in this process: (exit code, stdout, stderr)."""
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = predict.main(args)
+        return code, stdout.getvalue(), stderr.getvalue()
+
+    def _own_argmax(self, indices):
+        """The trained network's answers computed the other way: graph rebuilt in Python, weights restored."""
+        graph = tf.Graph()
+        with graph.as_default():
+            nodes = model.build("linear", "random_normal", 0.05)
+            saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session(graph=graph) as session:
+            saver.restore(session, tf.compat.v1.train.latest_checkpoint(os.path.join(self.run_dir, "checkpoints")))
+            logits = session.run(nodes.logits, {nodes.input: self.test.images[indices]})
+        return logits.argmax(axis=1)
+
+    def test_test_images_get_the_networks_own_answers(self):
+        indices = [0, 7, 42, 199]
+        code, stdout, stderr = self._main(["--run=runs/linear", "--data_dir=data",
+                                           "--test_index=" + ",".join(map(str, indices))])
+        self.assertEqual(code, 0, stderr)
+        found = _parse(stdout)
+        self.assertEqual(list(found), ["test[{}]".format(i) for i in indices])  # in the order asked
+        own = self._own_argmax(indices)
+        for i, expected in zip(indices, own):
+            digit, top, label = found["test[{}]".format(i)]
+            self.assertEqual(digit, expected)
+            self.assertEqual(top[0][0], digit)
+            self.assertEqual(label, int(self.test.labels[i].argmax()))
+            probabilities = [p for _, p in top]
+            self.assertEqual(probabilities, sorted(probabilities, reverse=True))
+            self.assertLessEqual(sum(probabilities), 1.0001)
+        self.assertIn("step {}".format(STEPS), stderr)
+
+    def test_checkpoint_dir_and_pictures_with_a_png(self):
+        folder = self.create_tempdir().full_path
+        three = draw_digit((120, 90), True, folder=folder, name="three")
+        code, stdout, stderr = self._main(["--checkpoint_dir=runs/linear/checkpoints", "--data_dir=data",
+                                           "--test_index=3", "--image=" + three, "--png=seen.png"])
+        self.assertEqual(code, 0, stderr)
+        found = _parse(stdout)
+        self.assertEqual(list(found), ["test[3]", three])
+        self.assertIsNone(found[three][2])
+        with Image.open(os.path.join(self.start, "seen.png")) as png:
+            self.assertEqual(png.format, "PNG")
+            self.assertGreater(png.size[1], 200)  # two rows
+
+    def test_restore_imports_nothing_of_graphs(self):
+        # A fresh interpreter runs //:predict's main and then lists the project modules it loaded.
+        script = ("import sys\nfrom programs import predict\n"
+                  "code = predict.main(['--run=runs/linear', '--data_dir=data', '--test_index=1'])\n"
+                  "print('modules:', sorted(m for m in sys.modules if m.split('.')[0] in "
+                  "('graphs', 'session', 'data', 'programs')))\nsys.exit(code)\n")
+        argv, env = testing.python_command("programs/predict.py", [], env={"BUILD_WORKING_DIRECTORY": self.start})
+        result = subprocess.run([argv[0], "-c", script], capture_output=True, text=True, env=env, timeout=300)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        loaded = result.stdout.splitlines()[-1]
+        self.assertIn("'session.restore'", loaded)  # the listing is real
+        self.assertNotIn("graphs", loaded)
+
+    def _refused(self, args, message):
+        code, stdout, stderr = self._main(args)
+        self.assertEqual(code, 1, args)
+        self.assertEqual(stdout, "")
+        self.assertLen(stderr.splitlines(), 1, stderr)
+        self.assertRegex(stderr, "^error: " + message, args)
+
+    def test_bad_pictures_are_one_line(self):
+        folder = self.create_tempdir().full_path
+        text = os.path.join(folder, "notes.png")
+        with open(text, "w") as f:
+            f.write("not a picture\n")
+        blank = os.path.join(folder, "blank.png")
+        Image.new("L", (64, 64), 255).save(blank)
+        truncated = os.path.join(folder, "cut.png")
+        with open(draw_digit((200, 200), True, folder=folder), "rb") as f:
+            head = f.read(200)
+        with open(truncated, "wb") as f:
+            f.write(head)
+        for image, message in ((os.path.join(folder, "missing.png"), ".*missing.png: no such file"),
+                               (folder, ".* is a folder"),
+                               (text, ".*notes.png is not an image"),
+                               (truncated, ".*cut.png cannot be read"),
+                               (blank, ".*blank.png is blank")):
+            self._refused(["--run=runs/linear", "--image=" + image], message)
+
+    def test_bad_runs_and_checkpoints_are_one_line(self):
+        empty = self.create_tempdir().full_path
+        # An older run: checkpoints saved without their meta graph.
+        old = os.path.join(self.create_tempdir().full_path, "checkpoints")
+        shutil.copytree(os.path.join(self.run_dir, "checkpoints"), old)
+        for name in os.listdir(old):
+            if name.endswith(".meta"):
+                os.remove(os.path.join(old, name))
+        # A checkpoint of some other graph, with no input:0 / logits:0.
+        other = self.create_tempdir().full_path
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.compat.v1.get_variable("v", [2])
+            saver = tf.compat.v1.train.Saver()
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                saver.save(session, os.path.join(other, checkpoints.PREFIX), global_step=1)
+        # A damaged meta graph.
+        damaged = os.path.join(self.create_tempdir().full_path, "checkpoints")
+        shutil.copytree(os.path.join(self.run_dir, "checkpoints"), damaged)
+        with open(restore.latest_checkpoint(damaged) + ".meta", "wb") as f:
+            f.write(b"\x00garbage")
+        for args, message in (
+                (["--run=nowhere"], ".*nowhere is not a folder"),
+                (["--run=" + empty], "{} holds no checkpoint".format(empty)),
+                (["--checkpoint_dir=" + old], "checkpoint .* has no meta graph"),
+                (["--checkpoint_dir=" + other], "the graph in .* has no input:0 and logits:0"),
+                (["--checkpoint_dir=" + damaged], ".*meta is not a readable meta graph")):
+            self._refused(args + ["--data_dir=data", "--test_index=0"], message)
+
+    def test_bad_arguments_are_one_line(self):
+        for args, message in (
+                (["--test_index=0"], "give exactly one of --run"),
+                (["--run=runs/linear", "--checkpoint_dir=runs/linear/checkpoints", "--test_index=0"],
+                 "give exactly one of --run"),
+                (["--run=runs/linear"], "nothing to predict"),
+                (["--run=runs/linear", "--data_dir=data", "--test_index=200"], "--test_index 200 out of range"),
+                (["--run=runs/linear", "--data_dir=data", "--test_index=3,-1"], "--test_index -1 out of range"),
+                (["--run=runs/linear", "--test_index=seven"], "--test_index=seven"),
+                (["--run=runs/linear", "--test_index=1", "--data_dir=nowhere"], "--data_dir .* is not a folder"),
+                (["--run=runs/linear", "--test_index=1", "extra"], "unrecognized arguments: extra"),
+                (["--run=runs/linear", "--data_dir=data", "--test_index=1", "--png=no/such/dir/p.png"],
+                 "--png .*: its folder does not exist")):
+            self._refused(args, message)
+
+    def test_a_real_process_ends_with_one_line_and_no_traceback(self):
+        result = testing.run_program("programs/predict.py", ["--run=nowhere", "--test_index=0"],
+                                     env={"BUILD_WORKING_DIRECTORY": self.start})
+        self.assertEqual(result.returncode, 1)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(result.stderr.splitlines()[-1],
+                         "error: {} is not a folder; name a run folder that //:run wrote "
+                         "(runs/<net>-<init>-<time>)".format(os.path.join(self.start, "nowhere")))
+
+
+if __name__ == "__main__":
+    tf.test.main()
