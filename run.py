@@ -23,6 +23,7 @@ from graphs import initializers
 from graphs import model
 from graphs import posts
 from session import checkpoints
+from session import precision
 from programs import cli
 from session import summaries
 from session import trainer
@@ -51,6 +52,11 @@ flags.DEFINE_integer("save_every", 500, "Save a checkpoint every this many steps
                      lower_bound=1)
 flags.DEFINE_bool("check_numerics", False, "Check every tensor for NaN/Inf, so divergence names the first "
                   "node that went non-finite (slower).")
+flags.DEFINE_enum("precision", precision.DEFAULT, list(precision.PRECISIONS),
+                  "Arithmetic of the session: float32 (the posts') or bfloat16 (convolutions and matmuls in "
+                  "bfloat16 on oneDNN, weights and graph unchanged; needs a CPU with avx512_bf16 or AMX).")
+flags.DEFINE_bool("allow_precision_change", False, "Resume checkpoints written under the other --precision "
+                  "(the arithmetic differs, so the run is no longer the one that started).")
 flags.DEFINE_bool("verbose", False, "Show Python tracebacks for errors.")
 flags.register_validator("learning_rate", lambda v: v is None or v > 0, "--learning_rate must be > 0")
 
@@ -97,7 +103,7 @@ class StopRequest:
         return self.signal is not None
 
 
-def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir):
+def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config):
     module = model.NETS[net]
     try:
         data = loader.load_mnist(data_dir)
@@ -117,13 +123,14 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir):
         init_op = tf.compat.v1.global_variables_initializer()
         saved = checkpoints.Checkpoints(checkpoint_dir, {
             "net": net, "init": init, "learning_rate": learning_rate, "batch_size": FLAGS.batch_size,
-            "seed": FLAGS.seed, "shuffle": FLAGS.shuffle})
+            "seed": FLAGS.seed, "shuffle": FLAGS.shuffle, "precision": FLAGS.precision},
+            may_change={"precision": ("--allow_precision_change", FLAGS.allow_precision_change)})
     graph.finalize()
 
     writer = tf.compat.v1.summary.FileWriter(logdir, graph)
     batches = trainer.Batches(data.train, FLAGS.batch_size, module.INPUT_SHAPE, FLAGS.shuffle, FLAGS.seed)
-    print("Training {} ({}) for {} steps, batch {}, learning rate {:g}".format(
-        net, init, steps, FLAGS.batch_size, learning_rate), flush=True)
+    print("Training {} ({}) for {} steps, batch {}, learning rate {:g}, {}".format(
+        net, init, steps, FLAGS.batch_size, learning_rate, precision.describe(FLAGS.precision)), flush=True)
 
     def on_print(step, cost, accuracy, rate, histogram_summary=None):
         print("Cost: {:.6g}".format(cost))
@@ -136,7 +143,7 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir):
             writer.add_summary(histogram_summary, step)
 
     stop = StopRequest()
-    with tf.compat.v1.Session(graph=graph) as session:
+    with tf.compat.v1.Session(graph=graph, config=config) as session:
         session.run(init_op)
         try:
             start = saved.restore(session)
@@ -194,12 +201,16 @@ def main(argv):
     steps = settings.steps if FLAGS.steps is None else FLAGS.steps
     learning_rate = FLAGS.learning_rate or settings.learning_rate
     try:
+        try:  # before anything is written: a CPU without bfloat16 leaves no empty logdir behind
+            config = precision.session_config(FLAGS.precision)
+        except precision.PrecisionError as e:
+            raise cli.UsageError(str(e))
         data_dir = cli.user_path(FLAGS.data_dir) if FLAGS.data_dir else None
         logdir = cli.make_writable_dir(cli.user_path(FLAGS.logdir or default_logdir(net, init)), "logdir")
         checkpoint_dir = cli.make_writable_dir(
             cli.user_path(FLAGS.checkpoint_dir) if FLAGS.checkpoint_dir else os.path.join(logdir, "checkpoints"),
             "checkpoint_dir")
-        run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir)
+        run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config)
     except Interrupted as e:
         print(str(e), file=sys.stderr)
         return 130

@@ -21,10 +21,15 @@ class CheckpointError(Exception):
 
 class Checkpoints:
 
-    def __init__(self, directory, settings):
-        """Call inside the graph, before it is finalized: the Saver adds save/restore nodes."""
+    def __init__(self, directory, settings, may_change=None):
+        """Call inside the graph, before it is finalized: the Saver adds save/restore nodes.
+
+        may_change: {setting: (the flag that allows resuming with it changed, whether it was given)},
+        for settings that do not change the weights' shapes but do change the run (e.g. precision).
+        """
         self.directory = directory
         self.settings = settings
+        self.may_change = may_change or {}
         self.saver = tf.compat.v1.train.Saver(max_to_keep=2)
 
     def _check_settings(self):
@@ -35,11 +40,17 @@ class Checkpoints:
         except (OSError, ValueError) as e:
             raise CheckpointError("{} is unreadable ({}); the checkpoints beside it cannot be trusted: "
                                   "delete {} or choose another --checkpoint_dir".format(path, e, self.directory))
-        differing = ["--{}={} (now {})".format(k, saved.get(k), v) for k, v in sorted(self.settings.items())
-                     if saved.get(k) != v]
+        differing = [k for k, v in sorted(self.settings.items())
+                     if saved.get(k) != v and not self.may_change.get(k, (None, False))[1]]
         if differing:
-            raise CheckpointError("the checkpoints in {} were written with {}; run with those flags to resume, "
-                                  "or choose another --checkpoint_dir".format(self.directory, ", ".join(differing)))
+            allow = [self.may_change[k][0] for k in differing if k in self.may_change]
+            raise CheckpointError("the checkpoints in {} were written with {}; run with those flags to resume{}, "
+                                  "or choose another --checkpoint_dir".format(
+                                      self.directory,
+                                      ", ".join("--{}={} (now {})".format(k, saved.get(k), self.settings[k])
+                                                for k in differing),
+                                      "" if not allow or len(allow) < len(differing) else
+                                      " (or add {} to resume under the new value)".format(" ".join(allow))))
 
     def restore(self, session):
         """Restores the latest checkpoint into session; returns the step to continue from (0: none)."""

@@ -1,0 +1,72 @@
+"""The arithmetic a training session runs in: `--precision=float32|bfloat16` (issue 15).
+
+float32 is the posts' arithmetic (LTFN 1-6). bfloat16 is TensorFlow's Grappler rewrite
+`auto_mixed_precision_onednn_bfloat16`, switched on in the session's ConfigProto: when the session
+runs the graph, convolutions and matmuls (and what lies between them) compute in bfloat16 on oneDNN,
+while the graph the learner built, its names, its float32 variables, the checkpoints and TensorBoard's
+graph stay exactly as they are. This module is the one place that builds a training session's config.
+
+It imports no TensorFlow at module level, so programs can define --precision before importing it.
+"""
+
+import os
+
+PRECISIONS = ("float32", "bfloat16")
+DEFAULT = "float32"
+# CPU flags (as /proc/cpuinfo spells them) of native bfloat16 arithmetic: AVX-512 BF16 (Zen 4,
+# Cooper Lake and later) or AMX (Sapphire Rapids). TensorFlow itself only asks for AVX-512F, on which
+# oneDNN emulates bfloat16, slower than float32: that path is refused, not taken.
+NATIVE_BFLOAT16 = ("avx512_bf16", "amx_bf16")
+# Where cpu_flags reads; the environment variable lets a test present another CPU to a whole program.
+CPUINFO = os.environ.get("LTFN_CPUINFO", "/proc/cpuinfo")
+
+
+class PrecisionError(Exception):
+    """A precision this machine cannot run; the message says what to use instead."""
+
+
+def cpu_flags(path=None):
+    """The CPU's feature flags, from the first `flags` line of /proc/cpuinfo (empty if unreadable)."""
+    try:
+        with open(path or CPUINFO) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "flags":
+                    return frozenset(value.split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def check(precision, read_cpu_flags=cpu_flags):
+    """Raises PrecisionError unless this CPU runs `precision` natively."""
+    if precision not in PRECISIONS:
+        raise PrecisionError("--precision={} is not one of {}".format(precision, ", ".join(PRECISIONS)))
+    if precision == "bfloat16" and not set(NATIVE_BFLOAT16) & set(read_cpu_flags()):
+        raise PrecisionError(
+            "--precision=bfloat16 needs a CPU with native bfloat16 arithmetic ({} in /proc/cpuinfo) and this "
+            "one has neither, so TensorFlow would run float32 or emulate bfloat16 slowly; use "
+            "--precision=float32".format(" or ".join(NATIVE_BFLOAT16)))
+
+
+def session_config(precision=DEFAULT, read_cpu_flags=cpu_flags, **fields):
+    """The ConfigProto of a training session in `precision` (other ConfigProto fields as keywords).
+
+    Raises PrecisionError for bfloat16 on a CPU without it (read_cpu_flags is injectable for tests).
+    """
+    check(precision, read_cpu_flags)
+    # Imported here, not at the top: run.py defines its flags from this module before loading TensorFlow.
+    from tensorflow.core.protobuf import config_pb2
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    config = config_pb2.ConfigProto(**fields)
+    config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = (
+        rewriter_config_pb2.RewriterConfig.ON if precision == "bfloat16" else rewriter_config_pb2.RewriterConfig.OFF)
+    return config
+
+
+def describe(precision):
+    """What the run's first line says about its arithmetic."""
+    if precision == "bfloat16":
+        return "precision bfloat16 (convolutions and matmuls in bfloat16 on oneDNN; weights stay float32)"
+    return "precision float32 (the posts' arithmetic)"

@@ -1,0 +1,147 @@
+"""--precision (issue 15): the session config, the CPU check, the unchanged graph, run.py end to end.
+
+A CPU is simulated with an injected flag reader (in process) or a fake /proc/cpuinfo named by
+LTFN_CPUINFO (for run.py in its own interpreter), so every test runs on any CPU.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
+
+from data import loader
+from graphs import model
+from session import precision
+from session import trainer
+from tests import testing
+
+tf.compat.v1.disable_eager_execution()
+
+WITH_BF16 = lambda: frozenset({"avx2", "avx512f", "avx512_bf16"})
+WITH_AMX = lambda: frozenset({"avx2", "amx_tile", "amx_bf16"})
+WITHOUT_BF16 = lambda: frozenset({"avx2", "fma", "avx512f"})  # AVX-512 alone only emulates bfloat16
+
+
+def fake_cpuinfo(folder, flags):
+    path = os.path.join(folder, "cpuinfo")
+    with open(path, "w") as f:
+        f.write("processor\t: 0\nmodel name\t: Simulated\nflags\t\t: {}\n\nprocessor\t: 1\n".format(" ".join(flags)))
+    return path
+
+
+class ConfigTest(tf.test.TestCase):
+
+    def rewrite(self, config):
+        return config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16
+
+    def test_the_rewrite_is_on_for_bfloat16_and_off_for_float32(self):
+        self.assertEqual(self.rewrite(precision.session_config("bfloat16", WITH_BF16)),
+                         rewriter_config_pb2.RewriterConfig.ON)
+        self.assertEqual(self.rewrite(precision.session_config("bfloat16", WITH_AMX)),
+                         rewriter_config_pb2.RewriterConfig.ON)
+        self.assertEqual(self.rewrite(precision.session_config("float32", WITHOUT_BF16)),
+                         rewriter_config_pb2.RewriterConfig.OFF)
+
+    def test_other_fields_are_kept(self):
+        config = precision.session_config("bfloat16", WITH_BF16, inter_op_parallelism_threads=1,
+                                          use_per_session_threads=True)
+        self.assertEqual(config.inter_op_parallelism_threads, 1)
+        self.assertTrue(config.use_per_session_threads)
+        self.assertEqual(self.rewrite(config), rewriter_config_pb2.RewriterConfig.ON)
+
+    def test_a_cpu_without_bfloat16_is_refused_in_one_line(self):
+        with self.assertRaises(precision.PrecisionError) as refused:
+            precision.session_config("bfloat16", WITHOUT_BF16)
+        message = str(refused.exception)
+        self.assertNotIn("\n", message)
+        self.assertIn("avx512_bf16", message)
+        self.assertIn("use --precision=float32", message)
+        with self.assertRaises(precision.PrecisionError):
+            precision.check("float16", WITH_BF16)
+
+    def test_cpu_flags_come_from_the_flags_line(self):
+        folder = self.create_tempdir().full_path
+        self.assertEqual(precision.cpu_flags(fake_cpuinfo(folder, ["fpu", "avx512_bf16"])),
+                         frozenset({"fpu", "avx512_bf16"}))
+        self.assertEqual(precision.cpu_flags(os.path.join(folder, "missing")), frozenset())
+
+
+class SameGraphTest(tf.test.TestCase):
+    """The rewrite works on Grappler's copy: the graph the learner built is the same in both precisions."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = loader.load_mnist()
+
+    def first_steps(self, config):
+        """(the session's GraphDef after two training steps, the cost at step 0 and after) for conv4, seed 0."""
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.compat.v1.set_random_seed(0)
+            nodes = model.build("conv4", "variance_scaling", 0.001)
+            init_op = tf.compat.v1.global_variables_initializer()
+        graph.finalize()
+        batches = trainer.Batches(self.data.train, 20, model.NETS["conv4"].INPUT_SHAPE)
+        costs = []
+        with tf.compat.v1.Session(graph=graph, config=config) as session:
+            session.run(init_op)
+            for step in range(2):
+                images, labels = batches(step)
+                cost, _ = session.run([nodes.cost, nodes.optimizer], {nodes.input: images, nodes.labels: labels})
+                costs.append(cost)
+            return session.graph.as_graph_def().SerializeToString(deterministic=True), costs
+
+    def test_graph_is_byte_identical_and_the_initial_cost_the_same(self):
+        graph32, costs32 = self.first_steps(precision.session_config("float32"))
+        graph16, costs16 = self.first_steps(precision.session_config("bfloat16", WITH_BF16))
+        self.assertEqual(graph32, graph16)
+        # Same seed, same float32 weights: the first cost agrees to bfloat16's precision (8 bits, ~0.4 %).
+        self.assertAllClose(costs16[0], costs32[0], rtol=1e-2)
+        self.assertTrue(np.isfinite(costs16).all(), costs16)
+
+
+def _run(args, cpuinfo):
+    return testing.run_program("run.py", args, env={"LTFN_CPUINFO": cpuinfo})
+
+
+class RunTest(tf.test.TestCase):
+    """run.py --precision in its own interpreter, on a simulated CPU."""
+
+    def setUp(self):
+        super().setUp()
+        folder = self.create_tempdir().full_path
+        self.with_bf16 = fake_cpuinfo(self.create_tempdir().full_path, sorted(WITH_BF16()))
+        self.without_bf16 = fake_cpuinfo(folder, sorted(WITHOUT_BF16()))
+        self.logdir = os.path.join(self.create_tempdir().full_path, "run")
+        self.common = ["--net=linear", "--print_every=5", "--logdir=" + self.logdir]
+
+    def test_without_bfloat16_refused_before_anything_is_written(self):
+        result = _run(self.common + ["--steps=5", "--precision=bfloat16"], self.without_bf16)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr.strip().splitlines()[-1][:len("error: --precision=bfloat16 needs")],
+                         "error: --precision=bfloat16 needs")
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse(os.path.exists(self.logdir))
+
+    def test_first_line_says_the_precision_and_resuming_under_the_other_needs_a_flag(self):
+        first = _run(self.common + ["--steps=5"], self.without_bf16)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertRegex(first.stdout.splitlines()[0], r"^Training linear .*, precision float32 ")
+        refused = _run(self.common + ["--steps=10", "--precision=bfloat16"], self.with_bf16)
+        self.assertEqual(refused.returncode, 1, refused.stderr)
+        last = refused.stderr.strip().splitlines()[-1]
+        self.assertRegex(last, r"^error: .*--precision=float32 \(now bfloat16\).*--allow_precision_change")
+        self.assertNotIn("Resuming", refused.stdout)
+        resumed = _run(self.common + ["--steps=10", "--precision=bfloat16", "--allow_precision_change"],
+                       self.with_bf16)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        lines = resumed.stdout.splitlines()
+        self.assertRegex(lines[0], r"^Training linear .*, precision bfloat16 ")
+        self.assertIn("Resuming at step 5 from", resumed.stdout)
+        self.assertIn('"precision": "bfloat16"', open(os.path.join(self.logdir, "checkpoints", "run.json")).read())
+
+
+if __name__ == "__main__":
+    tf.test.main()
