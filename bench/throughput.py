@@ -16,6 +16,11 @@ Prints, each the median of --repeats timed repeats after a warm-up, on MNIST bat
   conv4 train speed: 1.01x keras, 1.30x torch eager
                                  ours over each peer, repeat by repeat (they take turns: peers.py)
 
+With --precision=bfloat16 (issue 15) every line starts `conv4 bfloat16 ...`: our session with the
+oneDNN bfloat16 rewrite (session/precision.py), Keras 3 under the `mixed_bfloat16` dtype policy, and
+PyTorch eager under torch.autocast("cpu", dtype=torch.bfloat16) (`conv4 bfloat16 torch train images/s`);
+the peak is then the same matmul under the rewrite, and the breakdown shows the rewrite's casts.
+
 plus the load average at the start and the end: on a shared machine every figure moves with it.
 """
 
@@ -38,6 +43,7 @@ from graphs import model
 from graphs import posts
 from bench import peers
 from programs import cli
+from session import precision as precisions
 from session import trainer
 
 FLAGS = flags.FLAGS
@@ -62,6 +68,10 @@ flags.DEFINE_integer("warmup", None, "Untimed training steps first (graph setup,
 flags.DEFINE_integer("test_images", None, "Test images per timed test repeat (the first ones). "
                      "Default: conv4 2000, fc3 and linear all 10000.", lower_bound=1)
 flags.DEFINE_integer("test_batch_size", TEST_BATCH_SIZE, "Test images per inference batch.", lower_bound=1)
+flags.DEFINE_enum("precision", precisions.DEFAULT, list(precisions.PRECISIONS),
+                  "Arithmetic of every side: float32, or bfloat16 (our session with the oneDNN bfloat16 rewrite, "
+                  "Keras with the mixed_bfloat16 policy, PyTorch under autocast); needs a CPU with avx512_bf16 "
+                  "or AMX.")
 flags.DEFINE_bool("breakdown", True, "Also trace a few training steps and say where the time goes, by "
                   "kind of kernel, with each kind's GFLOP/s.")
 flags.DEFINE_bool("keras", True, "Also time the Keras 3 equivalent (in a worker process).")
@@ -95,15 +105,15 @@ def load_average():
     return "{:.2f} {:.2f} {:.2f} (1, 5, 15 min; {} CPUs)".format(*os.getloadavg(), os.cpu_count())
 
 
-def new_session(graph, config=None):
-    """The session exactly as run.py makes it, with no ConfigProto unless one is given (the breakdown's).
-    Measured A/B on 2 cores (issue 8, README "Speed"): one op at a time (a per-session inter-op pool
-    of one thread) tied with the default, and XLA (global_jit_level ON_1 with --tf_xla_cpu_global_jit)
-    trained conv4 ~35 % slower, so neither is used."""
-    return tf.compat.v1.Session(graph=graph, config=config)
+def new_session(graph, precision=precisions.DEFAULT, **config_fields):
+    """The session exactly as run.py makes it: session/precision.py's config for `precision`, plus any
+    other ConfigProto fields given (the breakdown's). Measured A/B on 2 cores (issue 8, README "Speed"):
+    one op at a time (a per-session inter-op pool of one thread) tied with the default, and XLA
+    (global_jit_level ON_1 with --tf_xla_cpu_global_jit) trained conv4 ~35 % slower, so neither is used."""
+    return tf.compat.v1.Session(graph=graph, config=precisions.session_config(precision, **config_fields))
 
 
-def build(net, seed=0, config=None):
+def build(net, seed=0, precision=precisions.DEFAULT, **config_fields):
     """run.py's graph for `net` with the post's init and learning rate, in a fresh initialized session.
 
     (run.py also builds LTFN 6's histogram ops; they run on printed steps only, which are not timed.)
@@ -115,7 +125,7 @@ def build(net, seed=0, config=None):
         nodes = model.build(net, init, posts.settings(net, init).learning_rate)
         init_op = tf.compat.v1.global_variables_initializer()
     graph.finalize()
-    session = new_session(graph, config)
+    session = new_session(graph, precision, **config_fields)
     session.run(init_op)
     return session, nodes
 
@@ -138,9 +148,9 @@ def time_test(session, nodes, dataset, batch_size, input_shape):
 class GraphBench:
     """run.py's graph for `net` in its session, warmed up; train_repeat and test_repeat time it."""
 
-    def __init__(self, net, data, warmup, test_batch_size=TEST_BATCH_SIZE):
+    def __init__(self, net, data, warmup, test_batch_size=TEST_BATCH_SIZE, precision=precisions.DEFAULT):
         self.module = model.NETS[net]
-        self.session, self.nodes = build(net)
+        self.session, self.nodes = build(net, precision=precision)
         self.batches = trainer.Batches(data.train, BATCH_SIZE, self.module.INPUT_SHAPE)
         self.test_batch_size = test_batch_size
         # Step 0 is a printed step in trainer.train (accuracy fetched too): part of the warm-up.
@@ -161,10 +171,11 @@ class GraphBench:
         self.session.close()
 
 
-def measure(net, data, repeats, steps, warmup, test_images, test_batch_size=TEST_BATCH_SIZE, peers=()):
+def measure(net, data, repeats, steps, warmup, test_images, test_batch_size=TEST_BATCH_SIZE, peers=(),
+            precision=precisions.DEFAULT):
     """{"train": [seconds per repeat], "test": [...], <peer name>: [...]}: the TF1 graph path, run.py's
     own code, and each peer (peers.Peer, already started), repeat by repeat in turn."""
-    graph = GraphBench(net, data, warmup, test_batch_size)
+    graph = GraphBench(net, data, warmup, test_batch_size, precision)
     for peer in peers:
         peer.ready()
     seconds = {"train": [], "test": []}
@@ -232,6 +243,8 @@ KERNEL_KINDS = [
     ("conv gradient wrt input", lambda kernel: "Conv2DBackpropInput" in kernel),
     ("conv gradient wrt weights", lambda kernel: "Conv2DBackpropFilter" in kernel),
     ("matmul (and its gradients)", lambda kernel: "MatMul" in kernel),
+    # Only under --precision=bfloat16: what the rewrite adds between its bfloat16 ops and float32 ones.
+    ("casts between float32 and bfloat16", lambda kernel: "Cast" in kernel),
     ("everything else", lambda kernel: True),
 ]
 
@@ -254,15 +267,14 @@ def kernel_kind(kernel):
     return next(label for label, matches in KERNEL_KINDS if matches(kernel))
 
 
-def step_breakdown(net, data, traced_steps=3):
+def step_breakdown(net, data, traced_steps=3, precision=precisions.DEFAULT):
     """[(kind, seconds per step, FLOPs per step)] and the step's seconds, from traced training steps
     in a session that runs one op at a time (its own inter-op pool of one thread, each op with every
     core), so each kernel's time is its own. Kernels come from the trace, where TensorFlow's rewrites
     show (e.g. _MklNativeFusedConv2D for Conv2D+BiasAdd+Relu); FLOPs from the graph's shapes, for the
     ops that ran (the graph also holds layer1's input gradient, which nothing uses and TF never runs).
     """
-    session, nodes = build(net, config=tf.compat.v1.ConfigProto(
-        inter_op_parallelism_threads=1, use_per_session_threads=True))
+    session, nodes = build(net, precision=precision, inter_op_parallelism_threads=1, use_per_session_threads=True)
     batches = trainer.Batches(data.train, BATCH_SIZE, model.NETS[net].INPUT_SHAPE)
     options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
     micros = {label: 0 for label, _ in KERNEL_KINDS}
@@ -295,6 +307,7 @@ def step_breakdown(net, data, traced_steps=3):
 
 
 def breakdown_lines(net, rows, step_seconds):
+    """net may carry the precision ("conv4 bfloat16"), as every line's prefix does."""
     lines = ["{} training step, traced, one op at a time: {:.1f} ms".format(net, 1000 * step_seconds)]
     for label, seconds, flops in rows:
         rate = ", {:.1f} GFLOP/s".format(flops / seconds / 1e9) if flops and seconds else ""
@@ -302,10 +315,11 @@ def breakdown_lines(net, rows, step_seconds):
     return lines
 
 
-def measure_peak(sizes=PEAK_SIZES, repeats=5, per_repeat=2):
+def measure_peak(sizes=PEAK_SIZES, repeats=5, per_repeat=2, precision=precisions.DEFAULT):
     """(GFLOP/s, size): the best, over sizes, of the median GFLOP/s of a float32 size x size matmul,
-    run in a session like the training one. (A matmul is the densest work the CPU does; on this
-    machine it reaches about 95 % of a hand-written FMA loop's rate.)"""
+    run in a session like the training one (so under bfloat16 the rewrite makes it a bfloat16 matmul).
+    (A matmul is the densest work the CPU does; on this machine it reaches about 95 % of a
+    hand-written FMA loop's rate.)"""
     graph = tf.Graph()
     products = {}
     with graph.as_default():
@@ -314,7 +328,7 @@ def measure_peak(sizes=PEAK_SIZES, repeats=5, per_repeat=2):
             b = tf.Variable(tf.random.uniform([size, size], seed=2))
             products[size] = tf.matmul(a, b).op  # run as a target: nothing is copied back to Python
         init_op = tf.compat.v1.global_variables_initializer()
-    session = new_session(graph)
+    session = new_session(graph, precision)
     session.run(init_op)
     best = (0.0, None)
     for size, product in products.items():
@@ -356,7 +370,12 @@ def keras_model(net, init):
     return net_model
 
 
-def keras_worker(net, data, steps, warmup, repeats, seed=0):
+# The Keras dtype policy of each precision: mixed_bfloat16 computes in bfloat16 and keeps variables
+# float32, as the oneDNN rewrite does on our side.
+KERAS_POLICY = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def keras_worker(net, data, steps, warmup, repeats, seed=0, precision=precisions.DEFAULT):
     """The Keras peer (peers.py protocol): trains over the batches trainer.train takes (in order, 100).
 
     One `model.fit(train images, labels, batch_size=100, shuffle=False)` call, as a Keras user would
@@ -366,6 +385,7 @@ def keras_worker(net, data, steps, warmup, repeats, seed=0):
     """
     import keras
     keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(KERAS_POLICY[precision])  # before the layers are made
     net_model = keras_model(net, posts.DEFAULT_INIT[net])
     batches = trainer.Batches(data.train, BATCH_SIZE, model.NETS[net].INPUT_SHAPE)
     warmup = max(warmup, 1)
@@ -378,7 +398,8 @@ def keras_worker(net, data, steps, warmup, repeats, seed=0):
             if done < 0 or done % steps:
                 return
             if done == 0:
-                peers.ready("keras {} model.fit".format(keras.__version__))
+                peers.ready("keras {} model.fit, dtype policy {}".format(
+                    keras.__version__, keras.mixed_precision.global_policy().name))
             else:
                 peers.report(time.perf_counter() - state["begin"])
             if peers.next_run():
@@ -397,17 +418,17 @@ def peer_env():
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
 
 
-def start_keras(net, repeats, steps, warmup):
+def start_keras(net, repeats, steps, warmup, precision=precisions.DEFAULT):
     """The Keras peer in a fresh interpreter: this one runs TF1 graphs with eager execution off."""
     return peers.Peer("keras", [sys.executable, os.path.abspath(__file__), "--_keras_worker", "--net=" + net,
                                 "--repeats={}".format(repeats), "--steps={}".format(steps),
-                                "--warmup={}".format(warmup)], peer_env())
+                                "--warmup={}".format(warmup), "--precision=" + precision], peer_env())
 
 
-def start_torch(python, net, steps, warmup):
+def start_torch(python, net, steps, warmup, precision=precisions.DEFAULT):
     """The PyTorch eager peer (torch_peer.py) in `python`, which must have torch installed."""
     command = [python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_peer.py"),
-               "--net=" + net, "--steps={}".format(steps), "--warmup={}".format(warmup),
+               "--net=" + net, "--steps={}".format(steps), "--warmup={}".format(warmup), "--precision=" + precision,
                "--learning_rate={!r}".format(posts.settings(net, posts.DEFAULT_INIT[net]).learning_rate)]
     return peers.Peer("torch", command, peer_env())
 
@@ -416,16 +437,24 @@ def images_per_second(seconds, images):
     return statistics.median(images / s for s in seconds)
 
 
-PEER_LABELS = {"keras": "keras", "torch": "torch eager"}
+def peer_labels(precision=precisions.DEFAULT):
+    """How the lines name each peer: float32's lines are read by other tools and stay as they were."""
+    return {"keras": "keras", "torch": "torch eager" if precision == "float32" else "torch"}
 
 
-def report_lines(net, seconds, steps, test_images, flops_per_step, peak):
+def line_prefix(net, precision=precisions.DEFAULT):
+    """`conv4` (float32, the lines as issue 8 made them) or `conv4 bfloat16`."""
+    return net if precision == "float32" else "{} {}".format(net, precision)
+
+
+def report_lines(net, seconds, steps, test_images, flops_per_step, peak, precision=precisions.DEFAULT):
     """The benchmark's figures as printed lines, from measure()'s seconds (peers optional)."""
+    net = line_prefix(net, precision)
     images = steps * BATCH_SIZE
     gflops = flops_per_step * steps / statistics.median(seconds["train"]) / 1e9
     lines = ["{} train images/s: {:.1f}".format(net, images_per_second(seconds["train"], images))]
     ratios = []
-    for name, label in PEER_LABELS.items():
+    for name, label in peer_labels(precision).items():
         if name in seconds:
             lines.append("{} {} train images/s: {:.1f}".format(net, label, images_per_second(seconds[name], images)))
             # Repeat r of ours against repeat r of the peer, taken moments apart (peers.py says why).
@@ -457,18 +486,25 @@ def main(argv):
 def benchmark(argv):
     if cli.unexpected_arguments(argv):
         return 2
-    net = FLAGS.net
+    net, precision = FLAGS.net, FLAGS.precision
     steps, warmup, test_images = net_defaults(net, FLAGS.steps, FLAGS.warmup, FLAGS.test_images)
     if FLAGS._keras_worker:
-        keras_worker(net, loader.load_mnist(), steps, warmup, FLAGS.repeats)
+        keras_worker(net, loader.load_mnist(), steps, warmup, FLAGS.repeats, precision=precision)
         # Without this, the worker hangs at interpreter exit after fit (TF's threads; seen with
         # Keras 3.15.1 on TF 2.21), and the benchmark waits for it. Everything it says is flushed.
         sys.stdout.flush()
         os._exit(0)
+    try:  # before any peer starts: no figure is worth having if our side cannot run this precision
+        precisions.check(precision)
+    except precisions.PrecisionError as e:
+        print("error: {}".format(e), file=sys.stderr)
+        return 1
     tf.get_logger().setLevel("ERROR")
+    prefix = line_prefix(net, precision)
+    labels = peer_labels(precision)
     print("load average at start: " + load_average(), flush=True)
     print("{}: {} repeats of {} training steps of {} images after {} warm-up steps; test: {} images in "
-          "batches of {}".format(net, FLAGS.repeats, steps, BATCH_SIZE, warmup, test_images,
+          "batches of {}".format(prefix, FLAGS.repeats, steps, BATCH_SIZE, warmup, test_images,
                                  FLAGS.test_batch_size), flush=True)
     tf.compat.v1.disable_eager_execution()  # as run.py: TF1 graphs and sessions
     data = loader.load_mnist()
@@ -476,30 +512,32 @@ def benchmark(argv):
     try:
         # Started first: their setup and warm-up overlap ours; measure() waits for all before timing.
         if FLAGS.keras:
-            workers.append(start_keras(net, FLAGS.repeats, steps, warmup))
+            workers.append(start_keras(net, FLAGS.repeats, steps, warmup, precision))
         if FLAGS.torch_python:
-            workers.append(start_torch(find_program(FLAGS.torch_python), net, steps, warmup))
-        seconds = measure(net, data, FLAGS.repeats, steps, warmup, test_images, FLAGS.test_batch_size, workers)
+            workers.append(start_torch(find_program(FLAGS.torch_python), net, steps, warmup, precision))
+        seconds = measure(net, data, FLAGS.repeats, steps, warmup, test_images, FLAGS.test_batch_size, workers,
+                          precision)
     finally:
         for worker in workers:
             worker.close()
     for worker in workers:
         print("{} peer: {}".format(worker.name, worker.description))
-    peak, peak_size = measure_peak()
+    peak, peak_size = measure_peak(precision=precision)
     flops_per_step, method = count_train_flops(net)
     test_images = min(test_images, len(data.test.images))
-    print("{} train FLOPs per step: {:.4g} GFLOP, by {}".format(net, flops_per_step / 1e9, method))
-    print("measured peak: float32 {0}x{0} matmul, the best of sizes {1}".format(
-        peak_size, ", ".join(str(size) for size in PEAK_SIZES)))
-    print("{} train images/s per repeat, in order: {}".format(net, in_order(seconds["train"], steps * BATCH_SIZE)))
+    print("{} train FLOPs per step: {:.4g} GFLOP, by {}".format(prefix, flops_per_step / 1e9, method))
+    print("measured peak: float32 {0}x{0} matmul{2}, the best of sizes {1}".format(
+        peak_size, ", ".join(str(size) for size in PEAK_SIZES),
+        "" if precision == "float32" else " in a session with the {} rewrite".format(precision)))
+    print("{} train images/s per repeat, in order: {}".format(prefix, in_order(seconds["train"], steps * BATCH_SIZE)))
     for worker in workers:
         print("{} {} train images/s per repeat, in order: {}".format(
-            net, PEER_LABELS[worker.name], in_order(seconds[worker.name], steps * BATCH_SIZE)))
-    print("{} test images/s per repeat: {}".format(net, in_order(seconds["test"], test_images)))
-    for line in report_lines(net, seconds, steps, test_images, flops_per_step, peak):
+            prefix, labels[worker.name], in_order(seconds[worker.name], steps * BATCH_SIZE)))
+    print("{} test images/s per repeat: {}".format(prefix, in_order(seconds["test"], test_images)))
+    for line in report_lines(net, seconds, steps, test_images, flops_per_step, peak, precision):
         print(line)
     if FLAGS.breakdown:
-        for line in breakdown_lines(net, *step_breakdown(net, data)):
+        for line in breakdown_lines(prefix, *step_breakdown(net, data, precision=precision)):
             print(line)
     print("load average at end: " + load_average(), flush=True)
     return 0

@@ -7,7 +7,11 @@ images in order, batch 100, as trainer.Batches takes them).
 
 Same layers and shapes as graphs/<net>.py, in PyTorch's own layout (NCHW) and with its usual
 training step (zero_grad, forward, CrossEntropyLoss, backward, SGD step at the post's learning rate).
+With --precision=bfloat16 the forward pass and loss run under torch.autocast("cpu", dtype=torch.bfloat16),
+PyTorch's own mixed precision (weights stay float32), as issue 15 compares.
 """
+
+import contextlib
 
 import argparse
 import math
@@ -50,6 +54,7 @@ def main():
     parser.add_argument("--steps", type=int, required=True, help="Training steps per timed repeat.")
     parser.add_argument("--warmup", type=int, required=True, help="Untimed steps first.")
     parser.add_argument("--learning_rate", type=float, required=True)
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     args = parser.parse_args()
     try:
         import torch
@@ -67,6 +72,8 @@ def main():
     optimizer = torch.optim.SGD(net.parameters(), lr=args.learning_rate)
     loss_fn = torch.nn.CrossEntropyLoss()
     n, batch = len(images), peers.BATCH_SIZE
+    autocast = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.precision == "bfloat16"
+                else contextlib.nullcontext)
     step = 0
 
     def train(steps):
@@ -79,14 +86,16 @@ def main():
             else:
                 x, y = images[begin:begin + batch], labels[begin:begin + batch]
             optimizer.zero_grad()
-            loss = loss_fn(net(x), y)
+            with autocast():
+                loss = loss_fn(net(x), y)
             loss.backward()
             optimizer.step()
             step += 1
         return float(loss)
 
     peers.serve(train, args.steps, args.warmup,
-                "torch {}, {} threads".format(torch.__version__, torch.get_num_threads()))
+                "torch {}, {} threads, {}".format(torch.__version__, torch.get_num_threads(),
+                                                  "autocast bfloat16" if args.precision == "bfloat16" else "float32"))
 
 
 if __name__ == "__main__":

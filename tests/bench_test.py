@@ -8,11 +8,15 @@ import shutil
 import subprocess
 import sys
 
+from unittest import mock
+
 import tensorflow as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
 
 from bench import peers
 from bench import throughput
 from data import loader
+from session import precision
 
 tf.compat.v1.disable_eager_execution()
 
@@ -107,6 +111,39 @@ class FunctionsTest(tf.test.TestCase):
         self.assertLen(lines, 3)
         self.assertNotIn("keras", " ".join(lines))
 
+    def test_bfloat16_lines_name_the_precision_and_float32_lines_do_not_change(self):
+        seconds = {"train": [0.5, 0.25], "keras": [1.0, 0.5], "torch": [0.25, 0.5], "test": [0.1, 0.2]}
+        bf16 = throughput.report_lines("conv4", seconds, 3, 1000, 4.7e6, 100.0, precision="bfloat16")
+        f32 = throughput.report_lines("conv4", seconds, 3, 1000, 4.7e6, 100.0)
+        self.assertEqual(bf16[:4], ["conv4 bfloat16 train images/s: 900.0", "conv4 bfloat16 keras train images/s: 450.0",
+                                    "conv4 bfloat16 torch train images/s: 900.0", "conv4 bfloat16 test images/s: 7500.0"])
+        self.assertEqual(bf16[-1], "conv4 bfloat16 train speed: 2.00x keras, 1.25x torch "
+                                   "(median of repeat-by-repeat ratios)")
+        self.assertEqual(f32[2], "conv4 torch eager train images/s: 900.0")
+        self.assertEqual([line.replace("conv4 bfloat16 ", "conv4 ").replace("x torch ", "x torch eager ")
+                          .replace("torch train", "torch eager train") for line in bf16], f32)
+
+    def test_keras_worker_in_bfloat16_uses_the_mixed_policy(self):
+        keras = throughput.start_keras("linear", repeats=1, steps=2, warmup=1, precision="bfloat16")
+        try:
+            self.assertEndsWith(keras.ready(), "dtype policy mixed_bfloat16")
+            self.assertGreater(keras.run(), 0)
+        finally:
+            keras.close()
+
+    def test_the_bfloat16_session_and_breakdown_on_a_cpu_with_it(self):
+        # A CPU with bfloat16 simulated: the session gets the rewrite; the graph path runs as in float32.
+        folder = self.create_tempdir()
+        folder.create_file("cpuinfo", "flags\t: avx2 avx512_bf16\n")
+        with mock.patch.object(precision, "CPUINFO", os.path.join(folder.full_path, "cpuinfo")):
+            session, _ = throughput.build("linear", precision="bfloat16")
+            rows, step_seconds = throughput.step_breakdown("linear", self.data, traced_steps=1, precision="bfloat16")
+        rewrite = session._config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16
+        session.close()
+        self.assertEqual(rewrite, rewriter_config_pb2.RewriterConfig.ON)
+        self.assertIn("matmul (and its gradients)", [label for label, _, _ in rows])
+        self.assertGreater(step_seconds, 0)
+
 
 def python_command(code):
     return [sys.executable, "-c", code]
@@ -185,6 +222,19 @@ class CommandTest(tf.test.TestCase):
                          "error: flag --torch_python=/nonexistent/python3: is not an executable file; give the "
                          "path of a Python interpreter with torch installed; see --help")
         self.assertNotIn("Traceback", result.stderr)
+
+    def test_bfloat16_on_a_cpu_without_it_is_one_line_before_anything_runs(self):
+        folder = self.create_tempdir()
+        folder.create_file("cpuinfo", "flags\t: avx2 fma avx512f\n")
+        result = subprocess.run(
+            [sys.executable, throughput.__file__, "--net=linear", "--precision=bfloat16"], capture_output=True,
+            text=True, timeout=120, env=dict(throughput.peer_env(), TF_CPP_MIN_LOG_LEVEL="2",
+                                             LTFN_CPUINFO=os.path.join(folder.full_path, "cpuinfo")))
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr.strip().splitlines()[-1],
+                         r"^error: --precision=bfloat16 needs a CPU with native bfloat16 .*use --precision=float32$")
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(result.stdout, "")
 
     def test_torch_python_without_torch_is_one_line(self):
         if importlib.util.find_spec("torch") is not None:
