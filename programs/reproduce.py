@@ -1,6 +1,7 @@
 """Reproduces the posts' figures: `bazel run //:reproduce` (or `-- --rows=linear/random_normal,...`).
 
-Runs //:run once per row of the posts' table with the posts' settings, streams each run's progress
+Runs //:run once per row of the posts' table with the posts' settings (and issue 15's bfloat16 rows,
+`net/init/bfloat16`, against the same bands), streams each run's progress
 and ETA, and records every finished row in results/reproduce.json. The Markdown table (the post's
 figure beside ours, with the exact command of each row) goes to results/reproduce.md and into
 README.md between its `results` markers. Rows run earlier stay in the table, so rows can be run
@@ -20,9 +21,23 @@ from absl import flags
 
 from graphs import posts
 from programs import cli
+from session import precision as precisions
 
 FLAGS = flags.FLAGS
-ROWS = ["{}/{}".format(net, init) for net, init in posts.FIGURES]
+
+
+def row_name(net, init, precision):
+    """`conv4/small` for the posts' float32 rows (the keys results/reproduce.json has always used),
+    `conv4/variance_scaling/bfloat16` for the others."""
+    return "/".join([net, init] + ([] if precision == "float32" else [precision]))
+
+
+def parse_row(row):
+    net, init, *rest = row.split("/")
+    return net, init, rest[0] if rest else "float32"
+
+
+ROWS = [row_name(*row) for row in posts.ROWS]
 
 flags.DEFINE_list("rows", ROWS, "Rows to run, as net/init: " + ", ".join(ROWS) +
                   ". --rows= (empty) runs nothing and only rewrites the table from results/reproduce.json.")
@@ -34,8 +49,9 @@ RUN_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def command(net, init, seed):
-    return "bazel run //:run -- --net={} --init={} --seed={}".format(net, init, seed)
+def command(net, init, seed, precision="float32"):
+    return "bazel run //:run -- --net={} --init={} --seed={}{}".format(
+        net, init, seed, "" if precision == "float32" else " --precision=" + precision)
 
 
 def workspace_path(path):
@@ -43,10 +59,10 @@ def workspace_path(path):
     return os.path.join(os.environ.get("BUILD_WORKSPACE_DIRECTORY") or os.getcwd(), path)
 
 
-def run_row(net, init, seed, logdir, prefix):
+def run_row(net, init, seed, logdir, prefix, precision="float32"):
     """Runs one row through run.py, echoing its output; returns (test cost, test accuracy, seconds)."""
     args = [sys.executable, RUN_PY, "--net=" + net, "--init=" + init, "--seed={}".format(seed),
-            "--logdir=" + logdir]
+            "--logdir=" + logdir, "--precision=" + precision]
     started = time.time()
     child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     figures = {}
@@ -69,17 +85,17 @@ def table(results):
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in ROWS:
-        net, init = row.split("/")
+        net, init, precision = parse_row(row)
         figure = posts.FIGURES[(net, init)]
         r = results.get(row)
         if r is None:
-            ours = ["not run yet"] * 2 + ["", "", "`{}`".format(command(net, init, FLAGS.seed))]
+            ours = ["not run yet"] * 2 + ["", "", "`{}`".format(command(net, init, FLAGS.seed, precision))]
         else:
             ours = ["{:.6g}".format(r["test_cost"]), "{:.2f} %".format(r["test_accuracy"]),
                     "yes" if posts.in_band(net, init, r["test_cost"], r["test_accuracy"]) else "**no**",
                     _duration(r["seconds"]), "`{}`".format(r["command"])]
-        lines.append("| {} / {} | {} | {:.6g} | {} | {:.2f} % | {} | {} | {} | {} |".format(
-            net, init, figure.post, figure.test_cost, ours[0], figure.test_accuracy, *ours[1:]))
+        lines.append("| {} | {} | {:.6g} | {} | {:.2f} % | {} | {} | {} | {} |".format(
+            row.replace("/", " / "), figure.post, figure.test_cost, ours[0], figure.test_accuracy, *ours[1:]))
     return "\n".join(lines) + "\n"
 
 
@@ -109,12 +125,31 @@ def update_readme(markdown):
         f.write(head + BEGIN + "\n" + markdown + END + tail)
 
 
+def runnable(rows, read_cpu_flags=precisions.cpu_flags):
+    """(the rows this CPU can run, {row: why not}): bfloat16 rows need a CPU with bfloat16."""
+    refused = {}
+    for row in rows:
+        try:
+            precisions.check(parse_row(row)[2], read_cpu_flags)
+        except precisions.PrecisionError as e:
+            refused[row] = str(e)
+    return [row for row in rows if row not in refused], refused
+
+
 def main(argv):
     del argv
     unknown = [row for row in FLAGS.rows if row not in ROWS]
     if unknown:
         print("error: unknown rows {}; choose from {}".format(", ".join(unknown), ", ".join(ROWS)), file=sys.stderr)
         return 2
+    rows, refused = runnable(FLAGS.rows)
+    if refused:
+        row, why = next(iter(refused.items()))
+        why = why.replace("; use --precision=float32", "")
+        if FLAGS["rows"].present:  # asked for by name: say so rather than quietly leave it out
+            print("error: row {}: {}; leave it out of --rows".format(row, why), file=sys.stderr)
+            return 1
+        print("skipping {} (not run on this machine: {})".format(", ".join(refused), why), flush=True)
     results_dir = workspace_path(FLAGS.results_dir)
     os.makedirs(results_dir, exist_ok=True)
     json_path = os.path.join(results_dir, "reproduce.json")
@@ -122,13 +157,14 @@ def main(argv):
     if os.path.exists(json_path):
         with open(json_path) as f:
             results = json.load(f)
-    for i, row in enumerate(FLAGS.rows, 1):
-        net, init = row.split("/")
+    for i, row in enumerate(rows, 1):
+        net, init, precision = parse_row(row)
         # A new folder each time: an old one's checkpoints would make the run resume instead of train.
         logdir = workspace_path(os.path.join("runs", "reproduce", "{}-{}-{:%Y%m%d-%H%M%S}".format(
             net, init, datetime.datetime.now())))
         try:
-            cost, accuracy, seconds = run_row(net, init, FLAGS.seed, logdir, "[{}/{} {}]".format(i, len(FLAGS.rows), row))
+            cost, accuracy, seconds = run_row(net, init, FLAGS.seed, logdir, "[{}/{} {}]".format(i, len(rows), row),
+                                              precision)
         except RuntimeError as e:
             print("error: {}".format(e), file=sys.stderr)
             return 1
@@ -136,14 +172,14 @@ def main(argv):
             print("interrupted during {}; the rows finished before it are in {}".format(row, json_path),
                   file=sys.stderr)
             return 130
-        results[row] = {"command": command(net, init, FLAGS.seed), "test_cost": cost, "test_accuracy": accuracy,
+        results[row] = {"command": command(net, init, FLAGS.seed, precision), "test_cost": cost, "test_accuracy": accuracy,
                         "seconds": seconds, "date": datetime.date.today().isoformat()}
         # Written after every row, so an interrupted reproduction keeps what it finished.
         with open(json_path, "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
         write_table(results, results_dir)
         print("[{}/{} {}] Test Cost {:.6g}, Test accuracy {:.2f} % in {}".format(
-            i, len(FLAGS.rows), row, cost, accuracy, _duration(seconds)), flush=True)
+            i, len(rows), row, cost, accuracy, _duration(seconds)), flush=True)
     print(write_table(results, results_dir))
     return 0
 

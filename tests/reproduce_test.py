@@ -31,6 +31,28 @@ class TableTest(absltest.TestCase):
         self.assertIn("| 2.3026 | 5.02 % | 11.35 % | yes | 30 min | `cmd-small` |", lines["conv4 / small"])
         self.assertIn("| 0.2 | 97.29 % | 95.00 % | **no** | 60 s | `cmd-vs` |", lines["conv4 / variance_scaling"])
 
+    def test_bfloat16_rows_are_named_and_run_with_the_flag(self):
+        self.assertIn("conv4/variance_scaling/bfloat16", reproduce.ROWS)
+        self.assertEqual(reproduce.parse_row("conv4/small"), ("conv4", "small", "float32"))
+        self.assertEqual(reproduce.parse_row("fc3/random_normal/bfloat16"), ("fc3", "random_normal", "bfloat16"))
+        results = {"conv4/variance_scaling/bfloat16": {"command": "cmd-bf16", "test_cost": 0.11,
+                                                        "test_accuracy": 96.7, "seconds": 700}}
+        lines = {line.split("|")[1].strip(): line for line in reproduce.table(results).splitlines()[2:]}
+        # Held to the float32 row's band, beside the same post's figures.
+        self.assertIn("| LTFN 6 | 0.0945288 | 0.11 | 97.29 % | 96.70 % | yes | 12 min | `cmd-bf16` |",
+                      lines["conv4 / variance_scaling / bfloat16"])
+        self.assertIn("`bazel run //:run -- --net=fc3 --init=random_normal --seed=0 --precision=bfloat16`",
+                      lines["fc3 / random_normal / bfloat16"])
+        self.assertIn("| not run yet |", lines["conv4 / variance_scaling"])
+
+    def test_bfloat16_rows_need_a_cpu_with_bfloat16(self):
+        rows = ["linear/random_normal", "conv4/variance_scaling/bfloat16"]
+        kept, refused = reproduce.runnable(rows, lambda: frozenset({"avx2", "avx512f"}))
+        self.assertEqual(kept, ["linear/random_normal"])
+        self.assertEqual(list(refused), ["conv4/variance_scaling/bfloat16"])
+        self.assertIn("avx512_bf16", refused["conv4/variance_scaling/bfloat16"])
+        self.assertEqual(reproduce.runnable(rows, lambda: frozenset({"amx_bf16"})), (rows, {}))
+
     def test_bands(self):
         self.assertTrue(posts.in_band("conv4", "small", 2.3030, 10.0))
         self.assertFalse(posts.in_band("conv4", "small", 2.35, 10.0))
