@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
+from graphs import sessions
+
 EXAMPLE_NAMES = ("valid", "edges", "same", "stride", "depth_in", "depth_out", "max_pool")
 PADDINGS = ("SAME", "VALID")
 
@@ -99,7 +101,7 @@ def run_in_session(x, stride, padding, filters=None, pool_size=None):
             result = tf.nn.conv2d(image, weights, strides=[1, stride, stride, 1], padding=padding, data_format="NHWC")
         else:
             result = tf.nn.max_pool2d(image, ksize=pool_size, strides=stride, padding=padding, data_format="NHWC")
-        with tf.compat.v1.Session(graph=graph) as session:
+        with sessions.new_session(graph) as session:
             return session.run(result, feed_dict={image: x[np.newaxis]})[0]
 
 

@@ -27,6 +27,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 from tensorflow.python.util import deprecation
 
 from graphs import model
+from graphs import sessions
 
 # The names the posts use; suggested when a --fetch or --feed name is unknown.
 POST_NAMES = ("input", "labels", "logits", "cost", "optimizer", "predictions", "accuracy")
@@ -260,7 +261,7 @@ def session_config(rewrites=False):
     passes, plus the classic graph optimizer's constant folding, CSE and inlining (opt_level L0).
     """
     if rewrites:
-        return tf.compat.v1.ConfigProto()
+        return sessions.config()
     rc = rewriter_config_pb2.RewriterConfig
     off = rc.OFF
     rewrite_options = rc(
@@ -275,7 +276,7 @@ def session_config(rewrites=False):
     graph_options.optimizer_options.do_constant_folding = False
     graph_options.optimizer_options.do_common_subexpression_elimination = False
     graph_options.optimizer_options.do_function_inlining = False
-    return tf.compat.v1.ConfigProto(graph_options=graph_options)
+    return sessions.config(tf.compat.v1.ConfigProto(graph_options=graph_options))
 
 
 def feed_dict(graph, feeds, batch):

@@ -12,7 +12,9 @@ Biases start at zero in every scheme.
 
 import tensorflow as tf
 
-INITS = ("random_normal", "small", "xavier", "variance_scaling")
+from graphs import posts
+
+INITS = posts.INITS
 KINDS = ("relu", "final")
 
 

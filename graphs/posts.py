@@ -1,5 +1,8 @@
 """The settings that reproduce each post's figures, and the figures themselves.
 
+Imports no TensorFlow: the programs define their flags from the names here and answer a bad flag or
+--help before TensorFlow is imported (graphs/model.NETS and graphs/initializers.INITS are these names).
+
 Steps and learning rates the posts leave unsaid come from the original code's history (see README):
 LTFN 1-2 train the single layer at 0.01 (LTFN 2's output has 20 printed lines: 2,000 steps), LTFN 3
 trains fc3 at 0.0001, LTFN 6 trains conv4 for 5,000 steps at 0.001. With `random_normal` weights and
@@ -11,6 +14,11 @@ import collections
 
 Settings = collections.namedtuple("Settings", ["learning_rate", "steps"])
 Figure = collections.namedtuple("Figure", ["post", "test_cost", "test_accuracy"])
+
+# --net: the posts' networks (graphs/model.NETS maps each to its module).
+NETS = ("linear", "fc3", "conv4")
+# --init: the weight initializations of LTFN 6 (graphs/initializers.py implements them).
+INITS = ("random_normal", "small", "xavier", "variance_scaling")
 
 # The init each post used for each network when --init is not given.
 DEFAULT_INIT = {"linear": "random_normal", "fc3": "random_normal", "conv4": "variance_scaling"}

@@ -59,10 +59,12 @@ def session_config(precision=DEFAULT, read_cpu_flags=cpu_flags, **fields):
     from tensorflow.core.protobuf import config_pb2
     from tensorflow.core.protobuf import rewriter_config_pb2
 
+    from graphs import sessions
+
     config = config_pb2.ConfigProto(**fields)
     config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = (
         rewriter_config_pb2.RewriterConfig.ON if precision == "bfloat16" else rewriter_config_pb2.RewriterConfig.OFF)
-    return config
+    return sessions.config(config)  # and no GPU device asked for where no GPU driver exists
 
 
 def describe(precision):

@@ -6,6 +6,8 @@ import tensorflow as tf
 from data import loader
 from graphs import initializers
 from graphs import model
+from graphs import posts
+from graphs import sessions
 from session import trainer
 
 tf.compat.v1.disable_eager_execution()
@@ -112,6 +114,23 @@ class NetworksTest(tf.test.TestCase):
             session.close()
 
 
+class SessionsTest(tf.test.TestCase):
+
+    def test_no_gpu_device_is_asked_for_without_a_gpu_driver(self):
+        config = sessions.config()
+        self.assertEqual(config.device_count.get("GPU"), None if sessions.gpu_driver_present() else 0)
+        with sessions.new_session(tf.Graph()) as session:
+            kinds = {d.device_type for d in session.list_devices()}
+        self.assertIn("CPU", kinds)
+        if not sessions.gpu_driver_present():
+            self.assertNotIn("GPU", kinds)
+
+    def test_a_given_config_is_kept(self):
+        base = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=1)
+        self.assertIs(sessions.config(base), base)
+        self.assertEqual(base.inter_op_parallelism_threads, 1)
+
+
 class InitializersTest(tf.test.TestCase):
     """LTFN 6's schemes, with the TF1 semantics of tf.random_normal and tf.contrib.layers."""
 
@@ -146,6 +165,16 @@ class InitializersTest(tf.test.TestCase):
             self.assertLessEqual(np.abs(w).max(), limit)
             self.assertGreater(np.abs(w).max(), 0.99 * limit)
             self.assertNear(w.std(), limit / np.sqrt(3.0), 0.02 * limit)
+
+    def test_the_flags_names_are_the_libraries_names(self):
+        # The programs define --net/--init from graphs/posts.py (no TensorFlow): one list of names.
+        self.assertEqual(tuple(model.NETS), posts.NETS)
+        self.assertEqual(initializers.INITS, posts.INITS)
+        self.assertEqual(set(posts.DEFAULT_INIT), set(posts.NETS))
+        self.assertContainsSubset(set(posts.DEFAULT_INIT.values()), set(posts.INITS))
+        for net, init in posts.FIGURES:
+            self.assertIn(net, posts.NETS)
+            self.assertIn(init, posts.INITS)
 
     def test_unknown_names_list_the_valid_ones(self):
         with self.assertRaisesRegex(ValueError, "random_normal, small, xavier, variance_scaling"):
