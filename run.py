@@ -10,28 +10,20 @@ import shlex
 import signal
 import sys
 
+# TensorFlow reads this once, when its C++ runtime loads: its own `I` and `W` notes (CPU features,
+# "GPU trace was not collected", ...) are not about the user's run. `E` lines still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app
 from absl import flags
-from absl import logging
-import tensorflow as tf
 
-from data import idx
-from data import loader
-from graphs import initializers
-from graphs import model
 from graphs import posts
-from session import checkpoints
-from session import precision
 from programs import cli
-from session import summaries
-from session import trainer
+from session import precision
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("net", "conv4", sorted(model.NETS), "Network: linear (LTFN 1-2), fc3 (LTFN 3), conv4 (LTFN 5-6).")
-flags.DEFINE_enum("init", None, list(initializers.INITS),
+flags.DEFINE_enum("net", "conv4", sorted(posts.NETS), "Network: linear (LTFN 1-2), fc3 (LTFN 3), conv4 (LTFN 5-6).")
+flags.DEFINE_enum("init", None, list(posts.INITS),
                   "Weight initialization (LTFN 6). Default: the post's own for --net "
                   "(linear, fc3: random_normal; conv4: variance_scaling).")
 flags.DEFINE_integer("steps", None, "Training steps. Default: the post's (linear 2000, fc3 and conv4 5000).", lower_bound=0)
@@ -59,6 +51,19 @@ flags.DEFINE_bool("allow_precision_change", False, "Resume checkpoints written u
                   "(the arithmetic differs, so the run is no longer the one that started).")
 flags.DEFINE_bool("verbose", False, "Show Python tracebacks for errors.")
 flags.register_validator("learning_rate", lambda v: v is None or v > 0, "--learning_rate must be > 0")
+
+if __name__ == "__main__":
+    # TensorFlow takes seconds to import: a bad flag, an extra argument or --help answers before it.
+    cli.parse_command_line()
+
+import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
+
+from data import idx  # noqa: E402
+from data import loader  # noqa: E402
+from graphs import model  # noqa: E402
+from session import checkpoints  # noqa: E402
+from session import summaries  # noqa: E402
+from session import trainer  # noqa: E402
 
 
 class Interrupted(cli.UsageError):
@@ -131,16 +136,18 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
     batches = trainer.Batches(data.train, FLAGS.batch_size, module.INPUT_SHAPE, FLAGS.shuffle, FLAGS.seed)
     print("Training {} ({}) for {} steps, batch {}, learning rate {:g}, {}".format(
         net, init, steps, FLAGS.batch_size, learning_rate, precision.describe(FLAGS.precision)), flush=True)
+    progress = cli.Progress(steps, FLAGS.batch_size)
 
     def on_print(step, cost, accuracy, rate, histogram_summary=None):
+        progress.clear()
         print("Cost: {:.6g}".format(cost))
         print("Accuracy: {:.2f} %".format(accuracy * 100), flush=True)
-        left = (steps - step - 1) * FLAGS.batch_size / rate if rate else 0
-        logging.info("step %d/%d  %.0f images/s  ETA %s", step, steps, rate,
-                     datetime.timedelta(seconds=round(left)))
         writer.add_summary(_scalars({"train/cost": cost, "train/accuracy": accuracy}), step)
         if histogram_summary is not None:
             writer.add_summary(histogram_summary, step)
+
+    def on_step(step, cost):
+        progress.step(step, cost, printed=step % FLAGS.print_every == 0)
 
     stop = StopRequest()
     with tf.compat.v1.Session(graph=graph, config=config) as session:
@@ -159,11 +166,13 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
             traced = summaries.TraceFirstRun(session, writer, "train_step_{}".format(start), start)
             done = trainer.train(traced, nodes, batches, steps, FLAGS.print_every, start_step=start,
                                  on_print=on_print, save_every=FLAGS.save_every, save=save, should_stop=stop,
-                                 extra_fetches=histograms)
+                                 extra_fetches=histograms, on_step=on_step)
         except trainer.DivergedError as e:
             writer.close()
             raise cli.UsageError("{}: training diverged; try a smaller --learning_rate (was {:g}){}".format(
                 e, learning_rate, "" if FLAGS.check_numerics else ", or add --check_numerics to see where"))
+        finally:
+            progress.clear()
         if done > start or not start:
             save(done)
         if stop():
@@ -191,10 +200,9 @@ def _scalars(values):
 
 
 def main(argv):
+    del argv  # cli.run_app has refused any extra argument
     # The posts are TF1 programs: graphs, placeholders and sessions, no eager execution.
     tf.compat.v1.disable_eager_execution()
-    if cli.unexpected_arguments(argv):
-        return 2
     net = FLAGS.net
     init = FLAGS.init or posts.DEFAULT_INIT[net]
     settings = posts.settings(net, init)
@@ -226,4 +234,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=cli.parse_flags)
+    cli.run_app(main)

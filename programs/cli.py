@@ -1,8 +1,10 @@
 """What the command-line programs share: paths relative to where `bazel run` started, one-line errors."""
 
 import argparse
+import datetime
 import os
 import sys
+import time
 
 
 class UsageError(Exception):
@@ -24,6 +26,32 @@ def parse_flags(argv):
     except flags.Error as e:
         print("error: {}; see --help".format(e), file=sys.stderr)
         sys.exit(1)
+
+
+def parse_command_line(argv=None):
+    """Parses the command line against the flags defined so far; --help, a bad flag value (one line,
+    exit 1) and an extra argument (one line, exit 2) answer here and exit. Returns the arguments left.
+
+    Every program calls it at module level, under `if __name__ == "__main__":`, after defining its
+    flags and before importing TensorFlow, which takes seconds.
+    """
+    from absl import app
+    app.define_help_flags()  # --help, --helpshort, --helpfull, --helpxml, as absl's app.run defines them
+    args = parse_flags(sys.argv if argv is None else argv)
+    if unexpected_arguments(args):
+        sys.exit(2)
+    return args
+
+
+def run_app(main, argv=None):
+    """sys.exit(main(args)) with the command line parsed by parse_command_line: absl's app.run for
+    the programs here.
+
+    Not app.run itself: TensorFlow, imported after absl's app has started, runs an app.call_after_init
+    hook of its test harness that lists the GPUs, and on a machine without one that logs an `E` "failed
+    call to cuInit" line that is about no run of ours.
+    """
+    sys.exit(main(parse_command_line(argv)))
 
 
 def unexpected_arguments(argv):
@@ -52,3 +80,57 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message)
+
+
+class Progress:
+    """Training progress on stderr: step/total, images/s, ETA and the last cost.
+
+    On a terminal it is one line rewritten in place (at most every `interval` seconds); otherwise
+    (a pipe, a file, the tests, //:reproduce) a plain line on each printed step, as a log would have.
+    clear() removes the in-place line before other output is written, so lines never mix.
+    """
+
+    def __init__(self, total_steps, batch_size, stream=None, interval=0.25, rate_window=1.0, clock=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.total_steps = total_steps
+        self.batch_size = batch_size
+        self.interval = interval
+        self.rate_window = rate_window
+        self.clock = clock or time.monotonic
+        self._shown = False
+        self._mark = None  # (time, steps done) where the current rate window began
+        self._last_draw = None
+        self.rate = 0.0
+
+    def line(self, step, cost):
+        left = (self.total_steps - step - 1) * self.batch_size / self.rate if self.rate else None
+        eta = "?" if left is None else str(datetime.timedelta(seconds=round(left)))
+        rate = "{:.0f}".format(self.rate) if self.rate else "?"
+        return "step {}/{}  {} images/s  ETA {}  cost {:.6g}".format(step, self.total_steps, rate, eta, cost)
+
+    def step(self, step, cost, printed=False):
+        """Called after each completed step; printed=True on the steps that print Cost/Accuracy."""
+        now = self.clock()
+        if self._mark is None:
+            # The first step of a session is slow (graph setup): the rate is measured from after it.
+            self._mark = (now, step + 1)
+            self._last_draw = now
+        elif now - self._mark[0] >= self.rate_window:
+            self.rate = (step + 1 - self._mark[1]) * self.batch_size / (now - self._mark[0])
+            self._mark = (now, step + 1)
+        if self.tty:
+            if printed or now - self._last_draw >= self.interval:
+                self._last_draw = now
+                self.stream.write("\r" + self.line(step, cost) + "\x1b[K")
+                self.stream.flush()
+                self._shown = True
+        elif printed:
+            print(self.line(step, cost), file=self.stream, flush=True)
+
+    def clear(self):
+        """Erases the in-place line (a terminal only), so the next output starts a clean line."""
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False

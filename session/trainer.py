@@ -68,7 +68,7 @@ class Batches:
 
 
 def train(session, model, batches, steps, print_every, start_step=0, on_print=None,
-          save_every=None, save=None, should_stop=None, extra_fetches=None):
+          save_every=None, save=None, should_stop=None, extra_fetches=None, on_step=None):
     """Runs `optimizer` for steps [start_step, steps) and returns how many steps are done.
 
     Every print_every steps it calls on_print(step, cost, accuracy, images_per_second); every
@@ -77,7 +77,8 @@ def train(session, model, batches, steps, print_every, start_step=0, on_print=No
     Accuracy is fetched only on printed steps; cost every step, because a non-finite cost must stop
     the run at the step it happens (DivergedError). extra_fetches (e.g. a merged summary op), if
     given, is fetched on printed steps only, with the same run, and passed to on_print as a fifth
-    argument.
+    argument. on_step(step, cost), if given, is called after every step (after on_print), for a
+    progress line.
     """
     feed = {}
     window_start, window_images = time.perf_counter(), 0
@@ -104,6 +105,8 @@ def train(session, model, batches, steps, print_every, start_step=0, on_print=No
             elapsed = time.perf_counter() - window_start
             on_print(step, float(cost), float(accuracy), window_images / elapsed if elapsed else 0.0, *extra)
             window_start, window_images = time.perf_counter(), 0
+        if on_step is not None:
+            on_step(step, float(cost))
         if save is not None and save_every and (step + 1) % save_every == 0:
             save(step + 1)
         if should_stop is not None and should_stop():

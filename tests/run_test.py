@@ -1,6 +1,8 @@
 """The runner (run.py): flag checks, relative paths, and the posts' output lines, end to end."""
 
+import io
 import os
+import re
 import sys
 
 from absl import flags
@@ -9,6 +11,10 @@ import tensorflow as tf
 from programs import cli
 import run
 from tests import testing
+
+# A line TensorFlow's C++ runtime logs at WARNING, ERROR or FATAL ("E0000 00:00:17... file.cc:52] ...").
+TF_WARNING_OR_ERROR = re.compile(r"^[WEF]\d{4} .*\] ", re.M)
+
 
 def _run(args, env=None):
     """run.py in a fresh interpreter, as `bazel run //:run -- ARGS` would start it."""
@@ -72,6 +78,85 @@ class FlagsTest(tf.test.TestCase):
                      ["--learning_rate=-1"], ["--save_every=0"]):
             with self.assertRaises(flags.Error, msg=args):
                 self._parse(*args)
+
+
+class _Stream(io.StringIO):
+    """A stream that says whether it is a terminal."""
+
+    def __init__(self, tty):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+class ProgressTest(tf.test.TestCase):
+
+    def _progress(self, tty):
+        self.now = 0.0
+        stream = _Stream(tty)
+        return cli.Progress(10, 100, stream=stream, interval=0.25, rate_window=1.0, clock=lambda: self.now), stream
+
+    def test_a_terminal_gets_one_line_rewritten_in_place(self):
+        progress, stream = self._progress(tty=True)
+        progress.step(0, 5.0, printed=True)
+        self.assertEqual(stream.getvalue(), "\rstep 0/10  ? images/s  ETA ?  cost 5\x1b[K")
+        self.now = 0.1
+        progress.step(1, 4.0)  # within the redraw interval: nothing written
+        self.assertEqual(stream.getvalue().count("\r"), 1)
+        self.now = 1.0
+        progress.step(2, 3.0)  # 2 steps of 100 images in the 1 s since step 0: 200 images/s, 7 steps left
+        self.assertTrue(stream.getvalue().endswith("\rstep 2/10  200 images/s  ETA 0:00:04  cost 3\x1b[K"))
+        progress.clear()
+        self.assertTrue(stream.getvalue().endswith("\x1b[K\r\x1b[K"))
+        self.assertNotIn("\n", stream.getvalue())
+
+    def test_a_pipe_gets_a_plain_line_on_each_printed_step(self):
+        progress, stream = self._progress(tty=False)
+        for step in range(5):
+            self.now = step * 0.5
+            progress.step(step, 10.0 - step, printed=step % 3 == 0)
+        progress.clear()
+        self.assertEqual(stream.getvalue().splitlines(),
+                         ["step 0/10  ? images/s  ETA ?  cost 10", "step 3/10  200 images/s  ETA 0:00:03  cost 7"])
+        self.assertNotIn("\r", stream.getvalue())
+
+
+class FirstContactTest(tf.test.TestCase):
+    """Issue 12: a bad command line answers at once, and a run opens without TensorFlow's noise."""
+
+    def test_bad_arguments_and_help_answer_before_tensorflow_is_imported(self):
+        for args, code, error in ((["--steps=-1"], 1, r"^error: flag --steps=-1: .*; see --help$"),
+                                  (["--net=resnet"], 1, r"^error: flag --net=resnet: .*conv4.*; see --help$"),
+                                  (["--net=linear", "extra"], 2, r"^error: unexpected arguments extra; "),
+                                  (["--help"], 1, None)):
+            result, imported = testing.run_watching_imports("run.py", args)
+            self.assertEqual(imported, [], args)
+            self.assertEqual(result.returncode, code, result.stderr)
+            if error:
+                self.assertLen(result.stderr.splitlines(), 1, result.stderr)
+                self.assertRegex(result.stderr.strip(), error)
+            else:
+                self.assertIn("--learning_rate", result.stdout)
+
+    def test_a_good_command_line_does_import_tensorflow(self):
+        result, imported = testing.run_watching_imports("run.py", ["--net=linear", "--steps=0", "--test_batch_size=5000",
+                                                                   "--logdir=" + self.create_tempdir().full_path])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(imported, ["tensorflow"])
+
+    def test_a_run_shows_no_tensorflow_warning_or_error_and_plain_progress_lines(self):
+        # The program's own TF_CPP_MIN_LOG_LEVEL, not the tests' (testing.python_command sets one).
+        result = _run(["--net=linear", "--steps=3", "--print_every=2", "--logdir=" + self.create_tempdir().full_path],
+                      env={"TF_CPP_MIN_LOG_LEVEL": None})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(TF_WARNING_OR_ERROR.findall(result.stderr), [], result.stderr)
+        self.assertNotIn("cuInit", result.stderr)
+        progress = [l for l in result.stderr.splitlines() if l.startswith("step ")]
+        self.assertLen(progress, 2)
+        self.assertRegex(progress[1], r"^step 2/3  (\?|\d+) images/s  ETA \S+  cost [0-9.e+]+$")
+        self.assertNotIn("\r", result.stderr)
 
 
 class EndToEndTest(tf.test.TestCase):

@@ -173,7 +173,9 @@ class RunLogsTest(tf.test.TestCase):
                             env={"BUILD_WORKING_DIRECTORY": self.start})
         server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            deadline, info = time.monotonic() + 30, ""
+            # Generous: on a loaded machine importing TensorFlow alone can take a minute. The loop ends as
+            # soon as the runs are served; the deadline only stops a server that never serves them.
+            deadline, info = time.monotonic() + 600, ""
             while time.monotonic() < deadline and "train_step_0" not in info:
                 self.assertIsNone(server.poll(), "TensorBoard exited")
                 try:

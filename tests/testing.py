@@ -1,9 +1,11 @@
 """What the tests share: starting the programs as `bazel run` would, and small datasets in MNIST's layout."""
 
 import gzip
+import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -14,15 +16,42 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def python_command(script, args, env=None):
-    """(argv, env) that run ROOT/script in a fresh interpreter with the project importable."""
+    """(argv, env) that run ROOT/script in a fresh interpreter with the project importable.
+    A name given None in env is removed from the environment."""
     full_env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     full_env.update(env or {})
+    full_env = {k: v for k, v in full_env.items() if v is not None}
     return [sys.executable, os.path.join(ROOT, script)] + list(args), full_env
 
 
 def run_program(script, args, env=None, cwd=None, timeout=300):
     argv, full_env = python_command(script, args, env)
     return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout)
+
+
+# Runs a script as __main__ (as `python script` does), then writes to a file which of the modules
+# asked about the script had imported by the time it exited, however it exited.
+_WATCH_IMPORTS = """
+import json, runpy, sys
+report, watched, script = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+sys.argv = sys.argv[3:]
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    with open(report, "w") as f:
+        json.dump(sorted(m for m in watched if m in sys.modules), f)
+"""
+
+
+def run_watching_imports(script, args, modules=("tensorflow",), env=None, timeout=300):
+    """run_program's result, and which of `modules` the program had imported when it exited."""
+    argv, full_env = python_command(script, args, env)
+    with tempfile.TemporaryDirectory() as folder:
+        report = os.path.join(folder, "imported.json")
+        result = subprocess.run([sys.executable, "-c", _WATCH_IMPORTS, report, ",".join(modules)] + argv[1:],
+                                capture_output=True, text=True, env=full_env, timeout=timeout)
+        with open(report) as f:
+            return result, json.load(f)
 
 
 def write_idx(path, array, compress=None):
