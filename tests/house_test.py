@@ -5,6 +5,7 @@ breaks the rule fails here, whatever it does at run time.
 """
 
 import ast
+import json
 import os
 
 from absl.testing import absltest
@@ -16,7 +17,7 @@ ALLOWED = {
     "run": {"programs", "session", "pictures", "graphs", "data"},
     "programs": {"programs", "session", "pictures", "graphs", "data"},
     "bench": {"bench", "programs", "session", "pictures", "graphs", "data"},
-    "lessons": {"programs", "session", "pictures", "graphs", "data"},
+    "lessons": {"lessons", "programs", "session", "pictures", "graphs", "data"},
     "session": {"session", "pictures", "graphs", "data"},
     "pictures": {"pictures", "graphs", "data"},
     "graphs": {"graphs", "data"},
@@ -34,7 +35,22 @@ def room_of(path):
 def project_imports(path):
     """The project rooms a module imports from (standard library and packages are not rooms)."""
     with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
+        return imports_in(f.read(), path)
+
+
+def notebook_imports(path):
+    """The project rooms a notebook's code cells import from: the lessons are read like modules."""
+    with open(path, encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    found = set()
+    for i, cell in enumerate(c for c in cells if c["cell_type"] == "code"):
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        found |= imports_in(source, "{} code cell {}".format(path, i + 1))
+    return found
+
+
+def imports_in(source, name):
+    tree = ast.parse(source, name)
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -68,6 +84,18 @@ class HouseTest(absltest.TestCase):
                 wrong.append("{} imports {}".format(os.path.relpath(path, ROOT), imported))
         self.assertGreater(checked, 20)  # the walk really found the project's modules
         self.assertEqual(wrong, [])
+
+    def test_lessons_import_like_modules_of_their_room(self):
+        folder = os.path.join(ROOT, "lessons")
+        paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".ipynb"))
+        self.assertLen(paths, 6)
+        found, wrong = set(), []
+        for path in paths:
+            imported = notebook_imports(path)
+            found |= imported
+            wrong += ["{} imports {}".format(os.path.relpath(path, ROOT), r) for r in sorted(imported - ALLOWED["lessons"])]
+        self.assertEqual(wrong, [])
+        self.assertTrue({"lessons", "graphs", "session"} <= found, found)  # the cells really were read
 
     def test_the_checker_sees_a_wrong_arrow(self):
         folder = self.create_tempdir().full_path

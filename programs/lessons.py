@@ -1,0 +1,235 @@
+"""The lessons, one notebook per post: `bazel run //:lessons` opens them in JupyterLab.
+
+  bazel run //:lessons                        JupyterLab on http://127.0.0.1:8888 with lessons/ open
+  bazel run //:lessons -- ltfn2               the same, opening LTFN 2's notebook
+  bazel run //:lessons -- --port=9000 --no-browser   --port and other flags go to Jupyter
+  bazel run //:lessons -- --render=DIR        executes the notebooks and writes DIR/<notebook>.html
+                                              and DIR/index.html, for reading without a server
+  bazel run //:lessons -- --render=DIR --quick ltfn4   ... in the quick setting, one notebook
+
+The notebooks are the source tree's lessons/ (BUILD_WORKSPACE_DIRECTORY under `bazel run`), so a
+learner's edits stay in the working copy; the kernel runs in the project's environment (this very
+interpreter) with the source tree importable. A relative --render DIR resolves against the folder
+`bazel run` was started in.
+"""
+
+import glob
+import os
+import secrets
+import socket
+import sys
+import time
+
+from programs import cli
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8888
+QUICK_VARIABLE = "LTFN_LESSONS_QUICK"  # read by each notebook's first cell (lessons/kit.py)
+KERNEL = "python3"  # ipykernel's own kernel: this interpreter, so the project's environment
+
+
+def source_root():
+    """The source tree (not Bazel's runfiles copy): under `bazel run`, BUILD_WORKSPACE_DIRECTORY."""
+    workspace = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
+    if workspace and os.path.isdir(os.path.join(workspace, "lessons")):
+        return workspace
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def notebooks(root):
+    """The lessons' notebooks, LTFN 1 first."""
+    return sorted(glob.glob(os.path.join(root, "lessons", "ltfn*.ipynb")))
+
+
+def find_notebook(root, name):
+    """`ltfn2`, `ltfn2_graphs_and_shapes` or its file name -> the notebook's path; UsageError if none."""
+    all_paths = notebooks(root)
+    stem = os.path.basename(name)
+    stem = stem[:-len(".ipynb")] if stem.endswith(".ipynb") else stem
+    for path in all_paths:
+        base = os.path.basename(path)[:-len(".ipynb")]
+        if stem in (base, base.split("_")[0]):
+            return path
+    raise cli.UsageError("no lesson named {}; choose one of {}".format(
+        name, ", ".join(os.path.basename(p).split("_")[0] for p in all_paths)))
+
+
+def kernel_env(root, quick):
+    """The kernel's environment: the source tree importable first, the quick setting on or off."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if quick:
+        env[QUICK_VARIABLE] = "1"
+    else:
+        env.pop(QUICK_VARIABLE, None)
+    return env
+
+
+class CellError(Exception):
+    """A cell raised: says which notebook, which cell and what error, in one line."""
+
+
+def execute(path, quick, timeout=3600, root=None):
+    """Runs every cell of the notebook at `path` in a fresh kernel (nbclient), in its own folder.
+
+    Returns (notebook with outputs, None) or (notebook with the outputs so far, CellError).
+    """
+    import nbclient
+    import nbformat
+
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
+                                     resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    name = os.path.basename(path)
+    with client.setup_kernel(env=kernel_env(root, quick)):
+        for index, cell in enumerate(nb.cells):
+            try:
+                client.execute_cell(cell, index)
+            except nbclient.exceptions.CellExecutionError as e:
+                first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                return nb, CellError("{}, cell {} of {} ({!r}): {}: {}".format(
+                    name, index + 1, len(nb.cells), first_line[:60], e.ename, e.evalue))
+            except nbclient.exceptions.CellTimeoutError:
+                return nb, CellError("{}, cell {} of {}: still running after {} s".format(
+                    name, index + 1, len(nb.cells), timeout))
+            except nbclient.exceptions.DeadKernelError as e:
+                return nb, CellError("{}, cell {} of {}: the kernel died ({})".format(
+                    name, index + 1, len(nb.cells), e))
+    return nb, None
+
+
+def to_html(nb, title):
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def title_of(nb, fallback):
+    """The notebook's first heading (`LTFN 2: Graphs and Shapes`)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0][2:].strip()
+    return fallback
+
+
+def render(root, out_dir, paths, quick, log=print):
+    """Executes each notebook and writes out_dir/<name>.html and out_dir/index.html; returns the errors.
+
+    A notebook whose cell raises is still written, with its outputs up to the error (shown there)."""
+    import html
+
+    pages, errors = [], []
+    for path in paths:
+        name = os.path.basename(path)[:-len(".ipynb")]
+        log("Executing {}{} ...".format(name, " (quick setting)" if quick else ""))
+        started = time.time()
+        nb, error = execute(path, quick, root=root)
+        title = title_of(nb, name)
+        page = os.path.join(out_dir, name + ".html")
+        _write(page, to_html(nb, title))
+        pages.append((name + ".html", title, error))
+        if error:
+            errors.append(error)
+            log("  FAILED: {}".format(error))
+        log("  wrote {} ({:.0f} s)".format(page, time.time() - started))
+    items = "\n".join('<li><a href="{}">{}</a>{}</li>'.format(
+        html.escape(href), html.escape(title), " (stopped at an error: {})".format(html.escape(str(e))) if e else "")
+        for href, title, e in pages)
+    index = os.path.join(out_dir, "index.html")
+    _write(index, "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>LTFN lessons</title></head>\n"
+                  "<body><h1>LTFN lessons</h1>\n<p>Executed{}; each page shows the cells and their outputs.</p>\n"
+                  "<ol>\n{}\n</ol></body></html>\n".format(" in the quick setting" if quick else "", items))
+    log("Wrote {}".format(index))
+    return errors
+
+
+def _write(path, text):
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise cli.UsageError("cannot write {} ({}); choose a --render folder you can write to".format(
+            path, e.strerror or e))
+
+
+def check_port(host, port):
+    """Refuses a port Jupyter could not serve on, before Jupyter starts (it would pick another one,
+    and the URL printed here would be wrong)."""
+    if not 0 < port <= 65535:
+        raise cli.UsageError("--port {} is not a port number (1 to 65535)".format(port))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise cli.UsageError("cannot serve on {}:{} ({}); choose another --port".format(
+                host, port, e.strerror or e))
+
+
+def lab_argv(root, args, rest, token):
+    """JupyterLab's argv (without the program name) for our parsed arguments."""
+    argv = ["--ServerApp.ip=" + args.host, "--ServerApp.port={}".format(args.port),
+            "--ServerApp.port_retries=0", "--ServerApp.root_dir=" + os.path.join(root, "lessons"),
+            "--IdentityProvider.token=" + token]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in rest:
+        argv.append("--allow-root")  # Jupyter refuses to run as root without it
+    if args.notebook:
+        argv.append(os.path.basename(find_notebook(root, args.notebook)))
+    return argv + rest
+
+
+def parse(argv):
+    parser = cli.ArgumentParser(prog="bazel run //:lessons --", description=__doc__.splitlines()[0])
+    parser.add_argument("notebook", nargs="?", help="a lesson to open or render: ltfn1 ... ltfn6 (default: all)")
+    parser.add_argument("--render", metavar="DIR",
+                        help="execute the notebooks and write them as HTML pages into DIR, then exit")
+    parser.add_argument("--quick", action="store_true",
+                        help="with --render: the quick setting the tests use (few steps, small batches)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to serve on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on (default 8888)")
+    args, rest = parser.parse_known_args(argv)
+    if args.render is None and args.quick:
+        raise cli.UsageError("--quick goes with --render (a notebook you open runs in the full setting)")
+    if args.render is not None and rest:
+        raise cli.UsageError("unexpected arguments with --render: {}".format(" ".join(rest)))
+    return args, rest
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    root = source_root()
+    try:
+        args, rest = parse(argv)
+        if args.render is not None:
+            out_dir = cli.make_writable_dir(cli.user_path(args.render), "render")
+            paths = [find_notebook(root, args.notebook)] if args.notebook else notebooks(root)
+            errors = render(root, out_dir, paths, args.quick)
+            if errors:
+                print("error: {} of {} notebooks stopped at an error (their pages show it): {}".format(
+                    len(errors), len(paths), "; ".join(str(e) for e in errors)), file=sys.stderr)
+                return 1
+            return 0
+        check_port(args.host, args.port)
+        token = secrets.token_hex(24)
+        lab = lab_argv(root, args, rest, token)
+    except cli.UsageError as e:
+        print("error: {}".format(e), file=sys.stderr)
+        return 1
+    os.environ.update(kernel_env(root, quick=False))
+    page = "lab/tree/" + os.path.basename(find_notebook(root, args.notebook)) if args.notebook else "lab"
+    print("Lessons: {} (JupyterLab, this machine's project environment)".format(os.path.join(root, "lessons")))
+    print("Open http://{}:{}/{}?token={}  (Ctrl+C to stop)".format(args.host, args.port, page, token), flush=True)
+    from jupyterlab.labapp import LabApp  # imported only now: a mistyped flag answers at once
+    try:
+        LabApp.launch_instance(argv=lab)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The lessons (lessons/*.ipynb) and `//:lessons` (programs/lessons.py).
+
+Every notebook is executed top to bottom in a fresh kernel in the quick setting (LTFN_LESSONS_QUICK=1);
+a cell that raises fails its test naming the notebook, the cell and the error. The notebooks are checked
+to be committed without outputs and to hold no network code (they import graphs/). The program is run
+as `bazel run` would: --render writes HTML pages with outputs, mistakes are one line, and the server
+answers on 127.0.0.1 with lessons/ open.
+"""
+
+import ast
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from absl.testing import absltest
+
+from programs import lessons
+from tests import testing
+
+ROOT = testing.ROOT
+NOTEBOOKS = lessons.notebooks(ROOT)
+
+# Calls that build network code; a lesson imports graphs/ instead of making them in a cell.
+NETWORK_CALLS = frozenset([
+    "get_variable", "Variable", "placeholder", "conv2d", "max_pool", "max_pool2d", "matmul", "bias_add", "relu",
+    "dense", "softmax_cross_entropy_with_logits", "GradientDescentOptimizer", "variable_scope", "random_normal",
+])
+
+
+def _jupyter_dirs():
+    """Jupyter, IPython and matplotlib write their files under the test's own temporary folder."""
+    base = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
+    for variable, name in (("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("JUPYTER_DATA_DIR", "jupyter-data"),
+                           ("JUPYTER_CONFIG_DIR", "jupyter-config"), ("IPYTHONDIR", "ipython"),
+                           ("MPLCONFIGDIR", "matplotlib")):
+        os.environ[variable] = os.path.join(base, name)
+        os.makedirs(os.environ[variable], exist_ok=True)
+    os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+
+
+def code_cells(path):
+    with open(path, encoding="utf-8") as f:
+        return [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
+
+
+def network_calls(source):
+    """The NETWORK_CALLS a cell's code makes, by the called name (`tf.nn.conv2d(...)` -> conv2d)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in NETWORK_CALLS:
+                found.append(name)
+    return found
+
+
+def source_of(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+class NotebooksTest(absltest.TestCase):
+
+    def test_six_lessons_in_the_posts_order(self):
+        titles = []
+        for path in NOTEBOOKS:
+            with open(path, encoding="utf-8") as f:
+                cells = json.load(f)["cells"]
+            titles.append(source_of(cells[0]).splitlines()[0])
+            # Each ends with things to try (and a cell that tries them, or the text says how).
+            self.assertTrue(any("## Things to try" in source_of(c) for c in cells[-2:]), path)
+        self.assertEqual([t.split(":")[0] for t in titles], ["# LTFN {}".format(n) for n in range(1, 7)])
+
+    def test_committed_without_outputs(self):
+        for path in NOTEBOOKS:
+            for i, cell in enumerate(code_cells(path)):
+                self.assertEqual((cell["outputs"], cell["execution_count"]), ([], None),
+                                 "{}: code cell {} was committed with its outputs; clear them".format(path, i + 1))
+
+    def test_no_network_code_in_cells(self):
+        for path in NOTEBOOKS:
+            for i, cell in enumerate(code_cells(path)):
+                self.assertEqual(network_calls(source_of(cell)), [],
+                                 "{}: code cell {} builds network code; import it from graphs/".format(path, i + 1))
+
+    def test_the_checker_sees_network_code(self):
+        self.assertEqual(network_calls("w = tf.compat.v1.get_variable('w', [3])\ny = tf.nn.conv2d(x, w, 1, 'SAME')\n"
+                                       "z = matmul(a, b)\nkit.Run('conv4')"),
+                         ["get_variable", "conv2d", "matmul"])
+
+
+class ExecuteTest(absltest.TestCase):
+    """One test per notebook: executed as a person would, top to bottom, in the quick setting."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _jupyter_dirs()
+
+    def _execute(self, stem):
+        path = lessons.find_notebook(ROOT, stem)
+        nb, error = lessons.execute(path, quick=True, timeout=600, root=ROOT)
+        if error:
+            self.fail(str(error))
+        return nb
+
+    def test_ltfn1(self):
+        nb = self._execute("ltfn1")
+        # The graph is drawn (an SVG) and the training printed the post's lines.
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        self.assertTrue(any("image/svg+xml" in o.get("data", {}) for o in outputs))
+        self.assertTrue(any("Cost:" in o.get("text", "") for o in outputs))
+
+    def test_ltfn2(self):
+        self._execute("ltfn2")
+
+    def test_ltfn3(self):
+        self._execute("ltfn3")
+
+    def test_ltfn4(self):
+        self._execute("ltfn4")
+
+    def test_ltfn5(self):
+        self._execute("ltfn5")
+
+    def test_ltfn6(self):
+        self._execute("ltfn6")
+
+    def test_a_broken_cell_names_the_notebook_cell_and_error(self):
+        import nbformat
+        folder = self.create_tempdir().full_path
+        nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+        nb.cells = nb.cells[:2] + [nbformat.v4.new_code_cell("x = 1\nundefined_name + x")]
+        path = os.path.join(folder, "ltfn9_broken.ipynb")
+        nbformat.write(nb, path)
+        executed, error = lessons.execute(path, quick=True, timeout=300, root=ROOT)
+        self.assertIsInstance(error, lessons.CellError)
+        self.assertIn("ltfn9_broken.ipynb, cell 3 of 3", str(error))
+        self.assertIn("NameError", str(error))
+        self.assertEqual(executed.cells[2].outputs[-1]["ename"], "NameError")
+
+
+class ProgramTest(absltest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _jupyter_dirs()
+
+    def run_lessons(self, args, cwd=None, timeout=600):
+        return testing.run_program("programs/lessons.py", args, cwd=cwd, timeout=timeout,
+                                   env={"BUILD_WORKING_DIRECTORY": cwd or ROOT})
+
+    def test_render_writes_html_with_outputs(self):
+        folder = self.create_tempdir().full_path
+        done = self.run_lessons(["--render=pages", "--quick", "ltfn4"], cwd=folder)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        with open(os.path.join(folder, "pages", "ltfn4_convolutions.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("LTFN 4", page)
+        self.assertIn("Output shape: 3 x 3 x 1", page)  # an output, computed by TensorFlow when rendering
+        self.assertIn("data:image/png;base64", page)  # the grids, drawn
+        with open(os.path.join(folder, "pages", "index.html"), encoding="utf-8") as f:
+            self.assertIn('href="ltfn4_convolutions.html"', f.read())
+
+    def test_mistakes_are_one_line(self):
+        folder = self.create_tempdir().full_path
+        blocker = os.path.join(folder, "file")
+        open(blocker, "w").close()
+        for args, words in ((["ltfn7"], "no lesson named ltfn7"),
+                            (["--render=file/pages"], "--render"),
+                            (["--quick"], "--quick goes with --render"),
+                            (["--render=x", "--no-browser"], "unexpected arguments with --render"),
+                            (["--port=70000"], "is not a port number")):
+            done = self.run_lessons(args, cwd=folder, timeout=120)
+            self.assertEqual(done.returncode, 1, (args, done.stderr))
+            lines = done.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, (args, done.stderr))
+            self.assertTrue(lines[0].startswith("error: ") and words in lines[0], (args, lines))
+
+    def test_serves_the_lessons_on_localhost(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        argv, env = testing.python_command("programs/lessons.py", ["--no-browser", "--port={}".format(port)])
+        server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            lines = [server.stdout.readline(), server.stdout.readline()]
+            url = lines[1].split()[1]
+            self.assertTrue(url.startswith("http://127.0.0.1:{}/lab?token=".format(port)), lines)
+            token = url.split("token=")[1]
+            contents = None
+            deadline = time.time() + 120
+            while contents is None and time.time() < deadline:
+                try:
+                    with urllib.request.urlopen("http://127.0.0.1:{}/api/contents?token={}".format(port, token),
+                                                timeout=10) as response:
+                        contents = json.load(response)
+                except (urllib.error.URLError, ConnectionError):
+                    self.assertIsNone(server.poll(), "the server stopped")
+                    time.sleep(1)
+            self.assertIsNotNone(contents, "the server did not answer")
+            # lessons/ is the server's root: its six notebooks are what it lists.
+            names = sorted(item["name"] for item in contents["content"] if item["name"].endswith(".ipynb"))
+            self.assertEqual(names, [os.path.basename(p) for p in NOTEBOOKS])
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+            server.stdout.close()
+
+
+if __name__ == "__main__":
+    absltest.main()
