@@ -16,8 +16,8 @@ import shutil
 import sys
 import tempfile
 
-# 3, not 2: a lesson's outputs are for reading, and level 2 still lets the "failed call to cuInit" line
-# through. The lines TensorFlow writes before its logging starts ignore the level: _quiet_stderr.
+# A lesson's outputs are for reading: no TensorFlow log lines. The lines it writes before its logging
+# starts ignore the level: _quiet_stderr.
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
 
@@ -45,6 +45,7 @@ from data import loader  # noqa: E402
 from graphs import deps  # noqa: E402
 from graphs import model  # noqa: E402
 from graphs import posts  # noqa: E402
+from graphs import sessions  # noqa: E402
 from session import trainer  # noqa: E402
 
 QUICK_VARIABLE = "LTFN_LESSONS_QUICK"
@@ -91,7 +92,7 @@ class Run:
         self.input_shape = model.NETS[net].INPUT_SHAPE
         # The same graph //:run builds, seeded the same way.
         self.graph, self.nodes, self.init_op = deps.build(net, self.init, self.learning_rate, seed)
-        self.session = tf.compat.v1.Session(graph=self.graph)
+        self.session = sessions.new_session(self.graph)
         self.session.run(self.init_op)
         self.history = []
         self.steps = 0
