@@ -129,7 +129,8 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
         saved = checkpoints.Checkpoints(checkpoint_dir, {
             "net": net, "init": init, "learning_rate": learning_rate, "batch_size": FLAGS.batch_size,
             "seed": FLAGS.seed, "shuffle": FLAGS.shuffle, "precision": FLAGS.precision},
-            may_change={"precision": ("--allow_precision_change", FLAGS.allow_precision_change)})
+            may_change={"precision": ("--allow_precision_change", FLAGS.allow_precision_change)},
+            introduced={"precision": "float32"})
     graph.finalize()
 
     writer = tf.compat.v1.summary.FileWriter(logdir, graph)

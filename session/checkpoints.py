@@ -21,23 +21,26 @@ class CheckpointError(Exception):
 
 class Checkpoints:
 
-    def __init__(self, directory, settings, may_change=None):
+    def __init__(self, directory, settings, may_change=None, introduced=None):
         """Call inside the graph, before it is finalized: the Saver adds save/restore nodes.
 
         may_change: {setting: (the flag that allows resuming with it changed, whether it was given)},
         for settings that do not change the weights' shapes but do change the run (e.g. precision).
+        introduced: {setting: the value every run had before run.json recorded it} (e.g. precision:
+        float32), so checkpoints written before a setting existed still resume.
         """
         self.directory = directory
         self.settings = settings
         self.may_change = may_change or {}
+        self.introduced = introduced or {}
         self.saver = tf.compat.v1.train.Saver(max_to_keep=2)
 
     def _check_settings(self):
         path = os.path.join(self.directory, SETTINGS_FILE)
         try:
             with open(path) as f:
-                saved = json.load(f)
-        except (OSError, ValueError) as e:
+                saved = dict(self.introduced, **json.load(f))
+        except (OSError, ValueError, TypeError) as e:  # TypeError: JSON that is not an object
             raise CheckpointError("{} is unreadable ({}); the checkpoints beside it cannot be trusted: "
                                   "delete {} or choose another --checkpoint_dir".format(path, e, self.directory))
         differing = [k for k, v in sorted(self.settings.items())

@@ -4,6 +4,7 @@ A CPU is simulated with an injected flag reader (in process) or a fake /proc/cpu
 LTFN_CPUINFO (for run.py in its own interpreter), so every test runs on any CPU.
 """
 
+import json
 import os
 
 import numpy as np
@@ -141,6 +142,19 @@ class RunTest(tf.test.TestCase):
         self.assertRegex(lines[0], r"^Training linear .*, precision bfloat16 ")
         self.assertIn("Resuming at step 5 from", resumed.stdout)
         self.assertIn('"precision": "bfloat16"', open(os.path.join(self.logdir, "checkpoints", "run.json")).read())
+
+    def test_checkpoints_from_before_precision_was_recorded_resume_as_float32(self):
+        first = _run(self.common + ["--steps=5"], self.without_bf16)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        path = os.path.join(self.logdir, "checkpoints", "run.json")
+        with open(path) as f:
+            settings = json.load(f)
+        del settings["precision"]  # as run.json was written before issue 15
+        with open(path, "w") as f:
+            json.dump(settings, f)
+        resumed = _run(self.common + ["--steps=10"], self.without_bf16)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn("Resuming at step 5 from", resumed.stdout)
 
 
 if __name__ == "__main__":
