@@ -220,6 +220,8 @@ def main(argv=None):
         print("error: {}".format(e), file=sys.stderr)
         return 1
     os.environ.update(kernel_env(root, quick=False))
+    # Kernels the server starts without a notebook (a console, the API) start in lessons/ too.
+    os.chdir(os.path.join(root, "lessons"))
     page = "lab/tree/" + os.path.basename(find_notebook(root, args.notebook)) if args.notebook else "lab"
     print("Lessons: {} (JupyterLab, this machine's project environment)".format(os.path.join(root, "lessons")))
     print("Open http://{}:{}/{}?token={}  (Ctrl+C to stop)".format(args.host, args.port, page, token), flush=True)
