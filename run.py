@@ -180,16 +180,22 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
             writer.close()
             raise Interrupted("stopped at step {} of {}; checkpoint saved in {}; to resume: {}".format(
                 done, steps, checkpoint_dir, resume_command(logdir)))
-        test_cost, test_accuracy = trainer.evaluate(  # its first batch traced, to compare with training's
-            summaries.TraceFirstRun(session, writer, "test_step", done), nodes, data.test,
-            FLAGS.test_batch_size, module.INPUT_SHAPE)
+        # The one test pass, logits only; its first batch traced, to compare with training's.
+        logits = trainer.test_logits(summaries.TraceFirstRun(session, writer, "test_step", done), nodes,
+                                     data.test.images.reshape((-1,) + module.INPUT_SHAPE), FLAGS.test_batch_size)
+        test_cost, test_accuracy = trainer.score(logits, data.test.labels)
+        meta = {"net": net, "init": init, "step": done, "learning_rate": learning_rate, "seed": FLAGS.seed}
         activations_png = summaries.write_activations(
             session, nodes, data.test.images[:summaries.ACTIVATION_IMAGES].reshape((-1,) + module.INPUT_SHAPE),
-            logdir, {"net": net, "init": init, "step": done, "learning_rate": learning_rate, "seed": FLAGS.seed})
+            logdir, meta)
+        pictures, most_confused = summaries.write_pictures(session, nodes, data.test, logits, logdir, writer, done, meta)
     print("Test Cost: {:.6g}".format(test_cost))
     print("Test accuracy: {:.2f} %".format(test_accuracy))
     writer.add_summary(_scalars({"test/cost": test_cost, "test/accuracy": test_accuracy / 100}), steps)
     writer.close()
+    print(most_confused)
+    for title, path in pictures:
+        print("{}: {}".format(title, path))
     print("Activations before each ReLU (LTFN 6): {}".format(activations_png))
     print("TensorBoard logs: {}\n  view them: bazel run //:tensorboard -- --logdir={}".format(
         logdir, shlex.quote(logdir)))

@@ -45,6 +45,11 @@ def grid(fig, count, columns):
     return list(axes[:count])
 
 
+def top_below(fig, inches):
+    """The `top` of subplots_adjust that leaves `inches` above the axes for titles."""
+    return 1.0 - inches * fig.figure.dpi / fig.bbox.height
+
+
 def _bare(ax):
     ax.set_xticks([])
     ax.set_yticks([])

@@ -1,12 +1,16 @@
 """LTFN 6's histograms as pictures, without a server: `bazel run //:report -- RUN_DIR... [--out=FILE.png]`.
 
 Draws the `activations.npz` of several runs side by side (rows: layers; columns: runs), so LTFN 6's
-comparison of initializers is one picture; pictures/histograms.py stores and draws them.
+comparison of initializers is one picture; pictures/histograms.py stores and draws them. Runs that
+have `pictures.npz` (issue 14) also get their mistakes, confusion matrices, first-layer weights and
+(conv4) feature maps side by side, beside --out: `<out>_mistakes.png` ... (pictures/results.py).
 """
 
+import os
 import sys
 
 from pictures import histograms
+from pictures import results
 from programs import cli
 
 
@@ -23,13 +27,30 @@ def main(argv=None):
         out = cli.user_path(args.out)
         try:
             histograms.plot(runs, out)
+            print("{}: {} runs x {} rows".format(out, len(runs), len(histograms.rows(runs))))
+            side_by_side(args.run_dirs, out)
         except OSError as e:
             raise cli.UsageError("--out {} cannot be written ({})".format(out, e.strerror or e))
     except (cli.UsageError, histograms.RunFolderError) as e:
         print("error: {}".format(e), file=sys.stderr)
         return 1
-    print("{}: {} runs x {} rows".format(out, len(runs), len(histograms.rows(runs))))
     return 0
+
+
+def side_by_side(run_dirs, out):
+    """The end-of-run pictures of every run side by side, each kind that all of them have (feature
+    maps: the conv4 runs), written beside out as <out>_<kind>.png."""
+    try:
+        runs = [results.load(cli.user_path(d)) for d in run_dirs]
+    except results.PicturesError as e:
+        print("no side-by-side pictures: {}".format(e))
+        return
+    stem = os.path.splitext(out)[0]
+    for kind in results.KINDS:
+        having = [run for run in runs if kind in run.kinds()]
+        if having:
+            path = results.plot(kind, having, "{}_{}.png".format(stem, kind))
+            print("{}: {} of {} runs".format(path, results.TITLES[kind].lower(), len(having)))
 
 
 if __name__ == "__main__":

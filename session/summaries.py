@@ -10,13 +10,21 @@
   step actually ran: the visual answer to LTFN 2's question of what `optimizer` and `logits` run.
 * write_activations: at the end of a run, the same tensors for a fixed batch of test images,
   stored as histograms in `activations.npz` and drawn as `activations.png` (pictures/histograms.py).
+* write_pictures: at the end of a run, from the logits of its one test pass, what it gets wrong
+  (mistakes.png, confusion.png) and what it learned (weights.png, conv4's feature_maps.png), in its
+  folder (pictures/results.py) and in TensorBoard's Images tab.
 """
 
+import io
 import os
 
+from PIL import Image
 import tensorflow as tf
 
 from pictures import histograms as histogram_pictures
+from pictures import mistakes
+from pictures import results
+from session import trainer
 
 SCOPE = "histograms"
 # A histogram op costs ~50 ns per value (a bucket search each), so a printed conv4 step with its
@@ -105,3 +113,48 @@ def write_activations(session, nodes, images, logdir, meta):
                 dict(meta, images=len(images)))
     run = histogram_pictures.load(logdir)
     return histogram_pictures.plot([run], os.path.join(logdir, histogram_pictures.ACTIVATIONS_PNG))
+
+
+FIRST_WEIGHTS = "layer1/layer1_weights"  # the posts' name of the first layer's weights
+
+
+def feature_map_tensors(graph):
+    """(scope, tensor) of each convolution's output after its ReLU and each pool, in the graph's order:
+    `layer1`, `layer2`, `pool1`, ... for conv4; none for the fully connected networks."""
+    return [(op.name.split("/")[0], op.outputs[0]) for op in graph.get_operations()
+            if op.type in ("Relu", "MaxPool") and op.outputs[0].shape.rank == 4]
+
+
+def write_pictures(session, nodes, test, logits, logdir, writer, step, meta):
+    """Draws the end-of-run pictures into logdir and TensorBoard (tags `pictures/<kind>`, at `step`).
+
+    `logits` are those of the run's test pass (trainer.test_logits), so nothing runs the test set
+    again: only the first layer's weights are fetched, and (conv4) one test image's feature maps.
+    Returns ([(title, PNG path)], the `most confused: ...` line).
+    """
+    graph = nodes.input.graph
+    images = test.images.reshape(-1, 28, 28)
+    weights = session.run([v for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+                           if v.op.name == FIRST_WEIGHTS])[0]
+    named = feature_map_tensors(graph)
+    maps = []
+    if named:
+        image = test.images[results.FEATURE_MAP_IMAGE:results.FEATURE_MAP_IMAGE + 1]
+        values = session.run([t for _, t in named], {nodes.input: image.reshape((1,) + tuple(nodes.input.shape[1:]))})
+        maps = [(name, value[0]) for (name, _), value in zip(named, values)]
+    pictures = results.compute(trainer.softmax(logits), test.labels.argmax(axis=1), images, weights, maps, meta)
+    pngs = results.save(logdir, pictures)
+    for kind, path in pngs.items():
+        writer.add_summary(image_summary("pictures/" + kind, path), step)
+    return ([(results.TITLES[kind], path) for kind, path in pngs.items()],
+            mistakes.most_confused_line(pictures.arrays["confusion"]))
+
+
+def image_summary(tag, png_path):
+    """A PNG file as an image summary (TensorBoard's Images tab shows it as it is)."""
+    with open(png_path, "rb") as f:
+        encoded = f.read()
+    with Image.open(io.BytesIO(encoded)) as image:
+        width, height = image.size
+    return tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=tag, image=tf.compat.v1.Summary.Image(
+        height=height, width=width, colorspace=4, encoded_image_string=encoded))])

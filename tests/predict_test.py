@@ -21,9 +21,12 @@ import tensorflow as tf
 from data import digits
 from data import loader
 from graphs import model
+from pictures import mistakes
+from pictures import results
 from programs import predict
 from session import checkpoints
 from session import restore
+from session import trainer
 from tests import testing
 
 STEPS = 60
@@ -188,6 +191,24 @@ class PredictTest(tf.test.TestCase):
             self.assertEqual(probabilities, sorted(probabilities, reverse=True))
             self.assertLessEqual(sum(probabilities), 1.0001)
         self.assertIn("step {}".format(STEPS), stderr)
+
+    def test_predictions_equal_the_runs_own(self):
+        # The run's own answer for every test image, from its logits-only test pass (pictures.npz).
+        own = results.load(self.run_dir).arrays
+        indices = list(range(0, 200, 9))
+        code, stdout, stderr = self._main(["--run=runs/linear", "--data_dir=data",
+                                           "--test_index=" + ",".join(map(str, indices))])
+        self.assertEqual(code, 0, stderr)
+        found = _parse(stdout)
+        self.assertEqual([found["test[{}]".format(i)][0] for i in indices], list(own["predictions"][indices]))
+        # And the run's mistakes are the restored network's most confident wrong answers, in order.
+        restored = restore.Restored(restore.latest_checkpoint(os.path.join(self.run_dir, "checkpoints")))
+        probabilities = trainer.softmax(restored.logits_of(self.test.images))
+        restored.close()
+        labels = self.test.labels.argmax(axis=1)
+        wrong = [i for i in range(len(labels)) if probabilities[i].argmax() != labels[i]]
+        wrong.sort(key=lambda i: -probabilities[i].max())
+        self.assertEqual(list(own["mistake_index"]), wrong[:mistakes.SHOWN])
 
     def test_checkpoint_dir_and_pictures_with_a_png(self):
         folder = self.create_tempdir().full_path

@@ -1,5 +1,7 @@
 """TensorBoard (issue 4): what a run writes, read back with TensorBoard's own reader; the PNG
-reports; and //:tensorboard's arguments and server.
+reports; and //:tensorboard's arguments and server. The end-of-run pictures (issue 14): mistakes
+really misclassified, the confusion matrix adding up, image summaries in the events, //:report's
+pictures side by side.
 
 Two short runs of run.py (conv4 and linear, 3 steps, a histogram every step) on a small MNIST
 (5,100 training and 200 test images cut from the embedded copy), so the whole file takes seconds.
@@ -8,6 +10,7 @@ Two short runs of run.py (conv4 and linear, 3 steps, a histogram every step) on 
 import contextlib
 import io
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -15,12 +18,17 @@ import time
 import urllib.error
 import urllib.request
 
+import numpy as np
 from PIL import Image
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
+from data import loader
 from programs import cli
 from pictures import histograms
+from pictures import learned
+from pictures import mistakes
+from pictures import results
 from programs import report
 from session import summaries
 from programs import tensorboard_main
@@ -81,6 +89,8 @@ class RunLogsTest(tf.test.TestCase):
             assert process.returncode == 0, stderr
         cls.conv4 = _accumulator(cls.logdirs["conv4"])
         cls.linear = _accumulator(cls.logdirs["linear"])
+        test = loader.load_test(data_dir)
+        cls.test_labels, cls.test_images = test.labels.argmax(axis=1), test.images.reshape(-1, 28, 28)
 
     def test_prints_the_command_that_opens_the_run(self):
         self.assertIn("bazel run //:tensorboard -- --logdir={}\n".format(self.logdirs["conv4"]),
@@ -148,13 +158,89 @@ class RunLogsTest(tf.test.TestCase):
 
     def test_report_draws_runs_side_by_side(self):
         os.environ["BUILD_WORKING_DIRECTORY"] = self.start
+        stdout = io.StringIO()
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(stdout):
                 self.assertEqual(report.main(["runs/conv4", "runs/linear", "--out=both.png"]), 0)
         finally:
             del os.environ["BUILD_WORKING_DIRECTORY"]
         rows = len(set(CONV4_HISTOGRAMS) | set(LINEAR_HISTOGRAMS))
         self.assertEqual(_png_size(os.path.join(self.start, "both.png")), _expected_png_size(rows, 2))
+        # The end-of-run pictures too: each as wide as the two runs' own pictures together.
+        for kind, runs in (("mistakes", 2), ("confusion", 2), ("weights", 2), ("feature_maps", 1)):
+            path = os.path.join(self.start, "both_{}.png".format(kind))
+            self.assertIn("{}: ".format(path), stdout.getvalue())
+            own = [_png_size(os.path.join(self.logdirs[net], results.png_name(kind)))
+                   for net in ("conv4", "linear")[:runs]]
+            self.assertEqual(_png_size(path)[0], sum(width for width, _ in own), kind)
+
+    def test_the_run_names_its_pictures_in_its_last_lines(self):
+        for net, kinds in (("conv4", results.KINDS), ("linear", ("mistakes", "confusion", "weights"))):
+            lines = self.stdout[net].splitlines()
+            named = [line for line in lines if line.endswith(".png") and "activations" not in line]
+            self.assertEqual(named, ["{}: {}".format(results.TITLES[kind], os.path.join(
+                self.logdirs[net], results.png_name(kind))) for kind in kinds])
+            for kind in kinds:
+                _png_size(os.path.join(self.logdirs[net], results.png_name(kind)))  # a whole PNG
+            self.assertFalse(os.path.exists(os.path.join(self.logdirs["linear"], "feature_maps.png")))
+
+    def test_mistakes_are_misclassified_most_confident_first(self):
+        for net in ("conv4", "linear"):
+            pictures = results.load(self.logdirs[net])
+            a = pictures.arrays
+            predictions = a["predictions"]
+            wrong = predictions != self.test_labels  # checked against the labels themselves
+            self.assertLen(a["mistake_index"], min(mistakes.SHOWN, int(wrong.sum())))
+            for i, true, predicted in zip(a["mistake_index"], a["mistake_true"], a["mistake_predicted"]):
+                self.assertEqual(true, self.test_labels[i])
+                self.assertEqual(predicted, predictions[i])
+                self.assertNotEqual(predicted, true)
+            probability = list(a["mistake_probability"])
+            self.assertEqual(probability, sorted(probability, reverse=True))
+            self.assertTrue(all(0.1 <= p <= 1.0 for p in probability))  # the argmax of ten is at least 0.1
+            self.assertAllEqual(a["mistake_images"][0], np.round(self.test_images[a["mistake_index"][0]] * 255))
+
+    def test_confusion_matrix_adds_up_to_the_printed_accuracy(self):
+        for net in ("conv4", "linear"):
+            a = results.load(self.logdirs[net]).arrays
+            matrix = a["confusion"]
+            self.assertEqual(matrix.sum(), len(self.test_labels))
+            self.assertAllEqual(matrix.sum(axis=1), np.bincount(self.test_labels, minlength=10))
+            self.assertAllEqual(matrix.sum(axis=0), np.bincount(a["predictions"], minlength=10))
+            accuracy = float(re.search(r"^Test accuracy: ([0-9.]+) %$", self.stdout[net], re.M).group(1))
+            self.assertEqual(np.trace(matrix), round(accuracy * len(self.test_labels) / 100))
+            # The printed line names the three largest cells off the diagonal, largest first.
+            line = re.search(r"^most confused: (.*)$", self.stdout[net], re.M).group(1)
+            cells = [tuple(map(int, c)) for c in re.findall(r"(\d)→(\d) \((\d+)\)", line)]
+            self.assertLen(cells, 3)
+            off = matrix - np.diag(np.diag(matrix))
+            self.assertEqual([n for _, _, n in cells], sorted(off.ravel(), reverse=True)[:3])
+            for true, predicted, count in cells:
+                self.assertEqual(matrix[true, predicted], count)
+
+    def test_pictures_are_image_summaries_in_the_events(self):
+        for acc, net, kinds in ((self.conv4, "conv4", results.KINDS),
+                                (self.linear, "linear", ("mistakes", "confusion", "weights"))):
+            self.assertCountEqual(acc.Tags()["images"], ["pictures/" + kind for kind in kinds])
+            for kind in kinds:
+                (event,) = acc.Images("pictures/" + kind)
+                self.assertEqual(event.step, STEPS)
+                with open(os.path.join(self.logdirs[net], results.png_name(kind)), "rb") as f:
+                    self.assertEqual(event.encoded_image_string, f.read())
+                self.assertEqual((event.width, event.height), _png_size(
+                    os.path.join(self.logdirs[net], results.png_name(kind))))
+
+    def test_weights_and_feature_maps_are_the_networks(self):
+        conv4 = results.load(self.logdirs["conv4"]).arrays
+        self.assertEqual(conv4["weights"].shape, (64, 3, 3))
+        self.assertEqual(list(conv4["map_names"]), ["layer1", "layer2", "pool1", "layer3", "layer4", "pool2"])
+        self.assertEqual(conv4["map_layer1"].shape, (28, 28, learned.MAP_CHANNELS))
+        self.assertEqual(conv4["map_pool2"].shape, (7, 7, learned.MAP_CHANNELS))
+        self.assertGreaterEqual(conv4["map_layer1"].min(), 0.0)  # after the ReLU
+        self.assertAllEqual(conv4["map_image"], self.test_images[results.FEATURE_MAP_IMAGE])
+        linear = results.load(self.logdirs["linear"]).arrays
+        self.assertEqual(linear["weights"].shape, (10, 28, 28))
+        self.assertNotIn("map_names", linear)
 
     def test_report_of_a_folder_without_activations_is_one_line(self):
         empty = self.create_tempdir().full_path
