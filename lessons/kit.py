@@ -118,9 +118,9 @@ class Run:
         """Test Cost and Test accuracy (%) over the test set in batches, fetching only `logits`."""
         return trainer.evaluate(self.session, self.nodes, dataset or test_set(), batch_size, self.input_shape)
 
-    def logits(self, images):
-        """logits for `images` (flat MNIST rows): input is fed, nothing else (LTFN 2)."""
-        return self.session.run(self.nodes.logits, {self.nodes.input: images.reshape((-1,) + self.input_shape)})
+    def logits(self, images, batch_size=1000):
+        """logits for `images` (flat MNIST rows), in batches: input is fed, nothing else (LTFN 2)."""
+        return trainer.test_logits(self.session, self.nodes, images.reshape((-1,) + self.input_shape), batch_size)
 
     def variable(self, name):
         """The current value of a variable, e.g. `layer2/layer2_weights`."""
