@@ -314,14 +314,23 @@ def traced_run(graph, init_op, fetches, feeds, batch, rewrites=False):
     message's first line, not raised: showing it is part of the lesson.
     """
     values = feed_dict(graph, feeds, batch)
-    options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
-    metadata = tf.compat.v1.RunMetadata()
     with tf.compat.v1.Session(graph=graph, config=session_config(rewrites)) as session:
         session.run(init_op)
         try:
-            result = session.run(fetches, values, options=options, run_metadata=metadata)
+            return trace_step(session, fetches, values)
         except tf.errors.OpError as e:
             return Trace({}, error_line(e), None)
+
+
+def trace_step(session, fetches, values=None):
+    """Runs `fetches` once in an open session with a FULL_TRACE: Trace(nodes by name, None, values).
+
+    The session's state is whatever earlier runs left (e.g. after training steps); TensorFlow
+    errors are raised. Open the session with session_config() so node names survive.
+    """
+    options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+    metadata = tf.compat.v1.RunMetadata()
+    result = session.run(fetches, values, options=options, run_metadata=metadata)
     nodes = collections.OrderedDict()
     for device in metadata.step_stats.dev_stats:
         for stats in device.node_stats:
@@ -492,6 +501,36 @@ def to_dot(graph, prediction, title="graph", caption=None):
     Scopes holding a node that runs (or is fed) for the fetches are filled orange, as in LTFN 2's
     figure; a placeholder that must be fed but is not gets a red border.
     """
+    return "\n".join(_dot_header(title, caption or "session.run({}): the orange nodes run".format(
+        ", ".join(prediction.fetches))) + _dot_body(graph, prediction) + ["}"]) + "\n"
+
+
+def to_dot_panels(title, caption, panels):
+    """Several graphs side by side in one DOT picture, each as to_dot draws it, in a labelled box.
+
+    `panels` are (label, graph, prediction); e.g. a pitfall's wrong and right graphs (//:pitfalls).
+    """
+    lines = _dot_header(title, caption)
+    for i, (label, graph, prediction) in enumerate(panels):
+        lines += ["  subgraph {} {{".format(_q("cluster_{}".format(i))),
+                  "    label={};".format(_q(label)),
+                  '    style="rounded"; color="gray60";']
+        lines += ["  " + line for line in _dot_body(graph, prediction, prefix="p{}.".format(i))]
+        lines.append("  }")
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def _dot_header(title, caption):
+    return ["digraph {} {{".format(_q(title)),
+            "  rankdir=BT;",  # inputs at the bottom, as TensorBoard draws it
+            "  labelloc=t;",
+            "  label={};".format(_q(caption)),
+            '  node [shape=box, style="rounded", fontname="Helvetica"];',
+            '  edge [fontname="Helvetica", fontsize=10, color="gray40"];']
+
+
+def _dot_body(graph, prediction, prefix=""):
+    """The node and edge lines of to_dot; node ids are `prefix` + scope (labels stay the scope)."""
     active = prediction.runs | prediction.fed
     counts = scope_counts(graph, active)
     ops = graph.get_operations()
@@ -513,13 +552,7 @@ def to_dot(graph, prediction, title="graph", caption=None):
                 entry[0].add(tensor)
             if op.name in prediction.runs and (src_name in active):
                 entry[2] = True
-    lines = ["digraph {} {{".format(_q(title)),
-             "  rankdir=BT;",  # inputs at the bottom, as TensorBoard draws it
-             "  labelloc=t;",
-             "  label={};".format(_q(caption or "session.run({}): the orange nodes run".format(
-                 ", ".join(prediction.fetches)))),
-             '  node [shape=box, style="rounded", fontname="Helvetica"];',
-             '  edge [fontname="Helvetica", fontsize=10, color="gray40"];']
+    lines = []
     for scope, (inside, total) in counts.items():
         label = scope if total == 1 else "{}\n{} ops".format(scope, total)
         attrs = ["label=" + _q(label)]
@@ -529,7 +562,7 @@ def to_dot(graph, prediction, title="graph", caption=None):
             attrs += ['style="rounded,filled"', "fillcolor=orange"]
             if scope in prediction.unfed:
                 attrs += ["color=red", "penwidth=3"]
-        lines.append("  {} [{}];".format(_q(scope), ", ".join(attrs)))
+        lines.append("  {} [{}];".format(_q(prefix + scope), ", ".join(attrs)))
     for (src, dst), (tensors, control, used) in edges.items():
         attrs = []
         if len(tensors) == 1:
@@ -540,9 +573,9 @@ def to_dot(graph, prediction, title="graph", caption=None):
             attrs.append("style=dashed")
         if used:
             attrs += ["color=darkorange", "penwidth=2"]
-        lines.append("  {} -> {}{};".format(_q(src), _q(dst), " [{}]".format(", ".join(attrs)) if attrs else ""))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        lines.append("  {} -> {}{};".format(_q(prefix + src), _q(prefix + dst),
+                                            " [{}]".format(", ".join(attrs)) if attrs else ""))
+    return lines
 
 
 def write_dot(text, path):

@@ -1,0 +1,251 @@
+"""//:pitfalls (session/pitfalls.py): each wrong variant really shows its symptom and each right one fixes
+it, in the values the session returned and in the node sets graphs/deps predicted and the trace saw;
+plus the program's command line.
+"""
+
+import os
+import re
+import shutil
+
+import numpy as np
+import tensorflow as tf
+
+from data import loader
+from graphs import deps
+from session import pitfalls
+from tests import testing
+
+tf.compat.v1.disable_eager_execution()
+
+
+def _value(side, start):
+    """The number whose label starts with `start` (labels are the library's own, printed as they are)."""
+    found = [value for label, value in side.numbers if label.startswith(start)]
+    assert len(found) == 1, (start, side.numbers)
+    return found[0]
+
+
+def _watched(side):
+    return {w.node: (w.predicted, w.ran) for w in side.watch}
+
+
+class PitfallsTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = loader.load_mnist()
+
+    def run_pitfall(self, name):
+        result = pitfalls.run(name, self.data)
+        for side in result:
+            # The prediction and the trace agree on every graph node the pitfall is about, and each
+            # side's code is a real function whose source //:pitfalls prints.
+            for w in side.watch:
+                if w.predicted is not None:
+                    self.assertEqual(w.predicted, w.ran, (name, w))
+            self.assertTrue(all(callable(f) for f in side.code))
+            self.assertTrue(side.ran)
+        return result
+
+    def assert_all(self, side, predicted, ran=None):
+        for node, (p, r) in _watched(side).items():
+            self.assertEqual(p, predicted, node)
+            self.assertEqual(r, predicted if ran is None else ran, node)
+
+    def test_every_pitfall_is_listed_once_with_its_rule(self):
+        self.assertEqual(list(pitfalls.PITFALLS), [
+            "update_ops", "assign_not_fetched", "control_dependencies_alias", "summary_not_fetched",
+            "feed_any_tensor", "cond_outside_branches", "graph_grows_in_loop", "test_loop_trains",
+            "variables_after_init_op", "dropout_left_on"])
+        for name, p in pitfalls.PITFALLS.items():
+            self.assertTrue(p.summary and p.rule, name)
+
+    def test_update_ops(self):
+        wrong, right = self.run_pitfall("update_ops")
+        mean = "moving_mean after"
+        variance = "moving_variance after"
+        # Without the dependency the moving statistics never move from their initial 0 and 1 ...
+        self.assertEqual(_value(wrong, mean), 0.0)
+        self.assertEqual(_value(wrong, variance), 1.0)
+        self.assert_all(wrong, False)
+        # ... with it they track the batches' own statistics, and inference mode classifies better.
+        batch_mean, batch_variance = _value(right, "the last training batch")
+        self.assertAllClose(_value(right, mean), batch_mean, atol=0.02)
+        self.assertAllClose(_value(right, variance), batch_variance, rtol=0.3)
+        self.assert_all(right, True)
+        self.assertLen(right.watch, 2)  # moving mean and moving variance
+        self.assertGreater(_value(right, "test accuracy"), _value(wrong, "test accuracy") + 2)
+
+    def test_assign_not_fetched(self):
+        wrong, right = self.run_pitfall("assign_not_fetched")
+        self.assertEqual(_value(wrong, "images_seen"), [0] * pitfalls.RUNS)
+        self.assertEqual(_value(right, "images_seen"), [100 * (i + 1) for i in range(pitfalls.RUNS)])
+        self.assert_all(wrong, False)
+        self.assert_all(right, True)
+        self.assertEqual(wrong.prediction.unused_feeds, ["input:0"])  # nothing the fetch needs reads it
+
+    def test_control_dependencies_alias(self):
+        wrong, right = self.run_pitfall("control_dependencies_alias")
+        self.assertEqual(_value(wrong, "session.run(y)"), [0.0] * pitfalls.RUNS)
+        self.assertEqual(_value(right, "session.run(y)"), [float(i + 1) for i in range(pitfalls.RUNS)])
+        self.assert_all(wrong, False)
+        self.assert_all(right, True)
+        # y = x fetched the variable's own read, made with the variable, outside the block.
+        self.assertEqual(wrong.prediction.fetches, ["x/Read/ReadVariableOp"])
+
+    def test_summary_not_fetched(self):
+        wrong, right = self.run_pitfall("summary_not_fetched")
+        self.assertEqual(_value(wrong, "`train_cost` scalars"), 0)
+        self.assertEqual(_value(right, "`train_cost` scalars"), pitfalls.RUNS)
+        self.assert_all(wrong, False)
+        self.assert_all(right, True)
+
+    def test_feed_any_tensor(self):
+        wrong, right = self.run_pitfall("feed_any_tensor")
+        # The fed layer1 output came from another batch: the logits are that batch's, exactly.
+        self.assertEqual(_value(wrong, "largest difference"), 0.0)
+        self.assertGreater(_value(right, "largest difference"), 1.0)
+        self.assertGreater(_value(wrong, "accuracy against the labels of the batch layer1"),
+                           _value(wrong, "accuracy against the labels of the images fed") + 15)
+        self.assertGreater(_value(right, "accuracy against the labels of the images fed"),
+                           _value(right, "accuracy against the labels of the batch layer1") + 15)
+        # Nothing at or below the fed tensor ran: no node of input or layer1.
+        self.assertEqual({deps.scope_of(n) for n in wrong.ran} & {"input", "layer1"}, set())
+        self.assertIn("layer1", {deps.scope_of(n) for n in right.ran})
+        self.assertEqual(wrong.prediction.fed, {"layer1/layer1_output"})
+        self.assertEqual(wrong.prediction.unused_feeds, ["input:0"])
+        self.assert_all(wrong, False)
+        self.assert_all(right, True)
+
+    def test_cond_outside_branches(self):
+        wrong, right = self.run_pitfall("cond_outside_branches")
+        self.assertEqual(_value(wrong, "counter after"), pitfalls.RUNS)
+        self.assertEqual(_value(right, "counter after"), 0)
+        self.assertEqual(_watched(wrong)["AssignAddVariableOp"], (True, True))
+        for side in (wrong, right):  # pred=False: the false branch's function ran, the true one's did not
+            self.assertEqual(_watched(side)["cond/then/..."], (None, False))
+            self.assertEqual(_watched(side)["cond/else/..."], (None, True))
+        self.assertNotIn("AssignAddVariableOp", {op.type for op in right.graph.get_operations()})
+
+    def test_graph_grows_in_loop(self):
+        wrong, right = self.run_pitfall("graph_grows_in_loop")
+        before, first, last = _value(wrong, "nodes in the graph")
+        per_step = first - before
+        self.assertGreater(per_step, 0)
+        self.assertEqual(last, before + per_step * pitfalls.LOOP_STEPS)
+        self.assertEqual(len(set(_value(right, "nodes in the graph"))), 1)
+        self.assertIn("Graph is finalized", _value(wrong, "the same step after graph.finalize()"))
+        self.assertTrue(right.graph.finalized)
+        (step_nodes,) = wrong.watch
+        self.assertTrue(step_nodes.node.startswith("{} nodes".format(per_step)))
+        self.assertEqual((step_nodes.predicted, step_nodes.ran), (True, True))
+        self.assert_all(right, True)
+
+    def test_test_loop_trains(self):
+        wrong, right = self.run_pitfall("test_loop_trains")
+        before, after = _value(wrong, "checksum")
+        self.assertNotEqual(before, after)
+        before_right, after_right = _value(right, "checksum")
+        self.assertEqual(before_right, after_right)  # every weight bit-identical
+        self.assertEqual(before_right, before)  # and the wrong loop started from the same weights
+        honest = _value(right, "test accuracy the loop reports")
+        self.assertEqual(honest, _value(right, "logits-only test accuracy after"))
+        self.assertGreater(_value(wrong, "test accuracy the loop reports"), honest)
+        self.assertGreater(_value(wrong, "logits-only test accuracy after"), honest)
+        self.assert_all(wrong, True)
+        self.assert_all(right, False)
+        self.assertEqual(wrong.prediction.required, ["input", "labels"])
+        self.assertEqual(right.prediction.required, ["input"])
+
+    def test_variables_after_init_op(self):
+        wrong, right = self.run_pitfall("variables_after_init_op")
+        self.assertEqual(_value(wrong, "variables still uninitialized"), ["layer1_bias"])
+        self.assertEqual(_value(right, "variables still uninitialized"), [])
+        self.assertTrue(_value(wrong, "session.run(layer1_bias)").startswith("FailedPreconditionError"))
+        self.assertIn("layer1_bias", _value(wrong, "session.run(layer1_bias)"))
+        self.assertEqual(_watched(wrong), {"layer1_weights/Assign": (True, True),
+                                           "layer1_bias/Assign": (False, False)})
+        self.assert_all(right, True)
+
+    def test_dropout_left_on(self):
+        wrong, right = self.run_pitfall("dropout_left_on")
+        left_on = _value(wrong, "test accuracy of")
+        off = _value(right, "test accuracy of")
+        self.assertGreater(len(set(left_on)), 1)  # another accuracy at every evaluation
+        self.assertEqual(len(set(off)), 1)
+        self.assertGreater(off[0], max(left_on))
+        self.assert_all(wrong, True)
+        self.assertEqual(_watched(right), {"dropout/then/...": (None, False)})
+
+
+def _program(args, **kwargs):
+    return testing.run_program("programs/pitfalls.py", args, **kwargs)
+
+
+class ProgramTest(tf.test.TestCase):
+
+    def test_list_names_every_pitfall_one_line_each(self):
+        done = _program(["--list"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lines = done.stdout.strip().splitlines()
+        self.assertEqual([line.split()[0] for line in lines], list(pitfalls.PITFALLS))
+
+    def test_unknown_pitfall_is_one_line_naming_them_all(self):
+        done = _program(["--pitfall=update_op"])
+        self.assertEqual(done.returncode, 1)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        self.assertLen(errors, 1)
+        for name in pitfalls.PITFALLS:
+            self.assertIn(name, errors[0])
+        self.assertNotIn("Traceback", done.stderr)
+        self.assertEqual(done.stdout, "")
+
+    def test_extra_arguments_are_refused(self):
+        done = _program(["--list", "update_ops"])
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("error: unexpected arguments update_ops", done.stderr)
+        self.assertNotIn("Traceback", done.stderr)
+
+    def test_one_pitfall_with_pictures_side_by_side(self):
+        folder = os.path.join(self.create_tempdir().full_path, "pictures")
+        done = _program(["--pitfall=control_dependencies_alias", "--dot=pictures"],
+                        env={"BUILD_WORKING_DIRECTORY": os.path.dirname(folder)})
+        self.assertEqual(done.returncode, 0, done.stderr)
+        # The code printed is the library's own source; the symptom and the fix are in the numbers.
+        self.assertIn("y = x  # a second Python name for x", done.stdout)
+        self.assertIn("[0, 0, 0, 0, 0]", done.stdout)
+        self.assertIn("[1, 2, 3, 4, 5]", done.stdout)
+        self.assertEqual(done.stdout.count("=" * 100), 1)
+        with open(os.path.join(folder, "control_dependencies_alias.dot")) as f:
+            text = f.read()
+        clusters = re.findall(r'subgraph "cluster_\d"', text)
+        self.assertLen(clusters, 2)  # wrong and right side by side
+        orange = set(re.findall(r'"(p\d\.[^"]+)" \[[^\]]*fillcolor=orange', text))
+        # Wrong: only the variable's read ran; right: the assign_add ran too.
+        self.assertEqual(orange, {"p0.x", "p1.x", "p1.Const", "p1.AssignAddVariableOp", "p1.Identity"})
+        if shutil.which("dot"):
+            self.assertTrue(os.path.exists(os.path.join(folder, "control_dependencies_alias.svg")))
+
+    def test_pictures_without_graphviz_are_dot_files_and_say_so(self):
+        folder = self.create_tempdir().full_path
+        empty = self.create_tempdir().full_path  # a PATH where `dot` cannot be found
+        done = _program(["--pitfall=assign_not_fetched", "--dot=" + folder], env={"PATH": empty})
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(os.listdir(folder), ["assign_not_fetched.dot"])
+        self.assertIn("Graphviz's `dot` is not installed", done.stdout)
+
+    def test_unwritable_dot_folder_is_one_line(self):
+        blocker = os.path.join(self.create_tempdir().full_path, "file")
+        with open(blocker, "w") as f:
+            f.write("not a folder")
+        done = _program(["--pitfall=assign_not_fetched", "--dot=" + os.path.join(blocker, "pictures")])
+        self.assertEqual(done.returncode, 1)
+        self.assertRegex(done.stderr.strip().splitlines()[-1], r"^error: --dot .* cannot be created")
+        self.assertNotIn("Traceback", done.stderr)
+        self.assertEqual(done.stdout, "")
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=4)
+    tf.test.main()
