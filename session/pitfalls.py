@@ -611,50 +611,52 @@ def run_dropout_left_on(data):
 PITFALLS = collections.OrderedDict((p.name, p) for p in [
     Pitfall("update_ops",
             "batch_normalization's moving mean/variance stay 0/1 unless the train op depends on UPDATE_OPS",
-            "tf.compat.v1.layers.batch_normalization: the moving statistics are updated by ops placed in "
-            "tf.GraphKeys.UPDATE_OPS, which must be run with the train op (make it depend on them)",
+            "tf.compat.v1.layers.batch_normalization (its note): when training, moving_mean and "
+            "moving_variance are updated by ops placed in tf.GraphKeys.UPDATE_OPS; run them with the train op",
             run_update_ops),
     Pitfall("assign_not_fetched",
             "an assign that nothing fetches or depends on never runs",
-            "Session.run: it runs the graph fragment needed to compute the fetches, nothing else (LTFN 2)",
+            "tf.compat.v1.Session.run: one step runs the graph fragment needed by the fetches, nothing else "
+            "(LTFN 2)",
             run_assign_not_fetched),
     Pitfall("control_dependencies_alias",
             "inside control_dependencies, `y = x` creates no op, so nothing waits; tf.identity(x) does",
-            "tf.Graph.control_dependencies: only ops constructed inside the block get the dependency "
-            "(its WRONG/RIGHT example)",
+            "tf.Graph.control_dependencies: only ops constructed inside the block get the dependency; merely "
+            "using a tensor there adds none (its WRONG/RIGHT example)",
             run_control_dependencies_alias),
     Pitfall("summary_not_fetched",
             "a summary op that is never fetched writes nothing to TensorBoard",
-            "TensorBoard's summaries: a summary op is an op like any other; it runs only when fetched, and "
-            "its result must be passed to FileWriter.add_summary",
+            "TensorBoard's TF1 summaries guide: summary ops do nothing until run; fetch them and pass the "
+            "result to tf.compat.v1.summary.FileWriter.add_summary",
             run_summary_not_fetched),
     Pitfall("feed_any_tensor",
             "feed_dict replaces any feedable tensor: feed layer1's output and nothing below it runs",
-            "Session.run: feed_dict keys may be any feedable tensor, not only placeholders; the fed value "
-            "replaces the tensor",
+            "tf.compat.v1.Session.run: feed_dict values substitute for the tensors they key, any feedable "
+            "tensor, not only placeholders",
             run_feed_any_tensor),
     Pitfall("cond_outside_branches",
             "an op created outside tf.cond's branch functions runs whichever branch is taken",
-            "tf.compat.v1.cond: only ops created inside true_fn / false_fn are conditional; a tensor made "
-            "outside that a branch uses is computed whatever pred is",
+            "tf.compat.v1.cond (its warning): tensors and operations created outside true_fn and false_fn "
+            "run whichever branch is selected",
             run_cond_outside_branches),
     Pitfall("graph_grows_in_loop",
             "building ops inside the training loop grows the graph at every step; graph.finalize() catches it",
-            "tf.Graph.finalize: after it no op can be added (RuntimeError), the documented guard against "
-            "adding ops by accident, e.g. in a loop",
+            "tf.Graph.finalize: after it no new operation can be added (RuntimeError); documented to protect "
+            "a graph shared between threads, it catches ops built in a loop just the same",
             run_graph_grows_in_loop),
     Pitfall("test_loop_trains",
             "fetching optimizer in the test loop trains on the test set (the series' own original code)",
-            "Session.run: fetching optimizer runs its updates; LTFN 2: test inference fetches only logits",
+            "tf.compat.v1.Session.run runs every op the fetches need, the optimizer's updates included; LTFN 2: "
+            "test inference fetches only logits",
             run_test_loop_trains),
     Pitfall("variables_after_init_op",
             "a variable created after global_variables_initializer() is not initialized by it",
-            "tf.compat.v1.global_variables_initializer: variables_initializer(global_variables()) taken when "
-            "it is called; a later variable raises FailedPreconditionError when read",
+            "tf.compat.v1.global_variables_initializer: a shortcut for variables_initializer(global_variables()), "
+            "the variables existing when it is called; reading a later one raises FailedPreconditionError",
             run_variables_after_init_op),
     Pitfall("dropout_left_on",
             "dropout left on at evaluation gives another accuracy at every evaluation",
-            "tf.compat.v1.placeholder_with_default: its default flows when it is not fed, so training "
+            "tf.compat.v1.placeholder_with_default: it passes its default through when not fed, so training "
             "feeds training=True and evaluation feeds nothing",
             run_dropout_left_on),
 ])
