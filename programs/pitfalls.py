@@ -51,8 +51,8 @@ def format_value(value):
 
 
 def print_code(functions):
-    for function in functions:
-        print(textwrap.indent(inspect.getsource(function).rstrip(), "    "))
+    """Each function's own source, as it ran (inspect reads the module's file: never a copy)."""
+    print("\n\n".join(textwrap.indent(inspect.getsource(f).rstrip(), "    ") for f in functions))
 
 
 def print_side(title, side):

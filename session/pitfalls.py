@@ -138,10 +138,6 @@ def _first(dataset, n):
     return type(dataset)(dataset.images[:n], dataset.labels[:n])
 
 
-def _accuracy(logits, labels):
-    return 100.0 * float(np.mean(np.argmax(logits, 1) == np.argmax(labels, 1)))
-
-
 # ---- update_ops: batch normalization's moving statistics.
 
 BN_STEPS = 60
@@ -359,9 +355,9 @@ def run_feed_any_tensor(data):
             logits = code(tracer, nodes, layer1_output, test.images[second], kept)
             numbers = [
                 ("accuracy against the labels of the images fed to `input` (test 1000-1999), %",
-                 _accuracy(logits, test.labels[second])),
+                 trainer.score(logits, test.labels[second])[1]),
                 ("accuracy against the labels of the batch layer1's output came from (test 0-999), %",
-                 _accuracy(logits, test.labels[first])),
+                 trainer.score(logits, test.labels[first])[1]),
                 ("largest difference from that other batch's logits", float(np.max(np.abs(logits - first_logits)))),
             ]
             sides.append(tracer.side([code], numbers, _watch_ops(layer1, "layer1, below the fed tensor")))
@@ -512,7 +508,7 @@ def run_test_loop_trains(data):
                 ("checksum of every weight before / after the test loop", (before, after)),
                 ("logits-only test accuracy after the loop, %", honest),
             ]
-            shown = [code, trainer.evaluate] if code is test_loop_trains_right else [code]
+            shown = [code, trainer.evaluate, trainer.test_logits] if code is test_loop_trains_right else [code]
             sides[code] = tracer.side(shown, numbers, _watch_ops(
                 [nodes.optimizer] + updates, "the optimizer and its weight updates"))
     return Result(sides[test_loop_trains_wrong], sides[test_loop_trains_right])
