@@ -509,13 +509,14 @@ def to_dot_panels(title, caption, panels):
     """Several graphs side by side in one DOT picture, each as to_dot draws it, in a labelled box.
 
     `panels` are (label, graph, prediction); e.g. a pitfall's wrong and right graphs (//:pitfalls).
+    Each scope also says how many of its ops run, so two panels that differ inside a scope show it.
     """
     lines = _dot_header(title, caption)
     for i, (label, graph, prediction) in enumerate(panels):
         lines += ["  subgraph {} {{".format(_q("cluster_{}".format(i))),
                   "    label={};".format(_q(label)),
                   '    style="rounded"; color="gray60";']
-        lines += ["  " + line for line in _dot_body(graph, prediction, prefix="p{}.".format(i))]
+        lines += ["  " + line for line in _dot_body(graph, prediction, prefix="p{}.".format(i), counted=True)]
         lines.append("  }")
     return "\n".join(lines + ["}"]) + "\n"
 
@@ -529,8 +530,9 @@ def _dot_header(title, caption):
             '  edge [fontname="Helvetica", fontsize=10, color="gray40"];']
 
 
-def _dot_body(graph, prediction, prefix=""):
-    """The node and edge lines of to_dot; node ids are `prefix` + scope (labels stay the scope)."""
+def _dot_body(graph, prediction, prefix="", counted=False):
+    """The node and edge lines of to_dot; node ids are `prefix` + scope (labels stay the scope).
+    counted=True labels a scope of several ops with how many of them run: `layer1\\n54 of 61 ops run`."""
     active = prediction.runs | prediction.fed
     counts = scope_counts(graph, active)
     ops = graph.get_operations()
@@ -554,7 +556,10 @@ def _dot_body(graph, prediction, prefix=""):
                 entry[2] = True
     lines = []
     for scope, (inside, total) in counts.items():
-        label = scope if total == 1 else "{}\n{} ops".format(scope, total)
+        if total == 1:
+            label = scope
+        else:
+            label = "{}\n{} of {} ops run".format(scope, inside, total) if counted else "{}\n{} ops".format(scope, total)
         attrs = ["label=" + _q(label)]
         if kinds[scope] <= {"Placeholder", "PlaceholderV2"}:
             attrs.append("shape=ellipse")

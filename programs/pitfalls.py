@@ -19,15 +19,9 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app
 from absl import flags
-import tensorflow as tf
 
-from data import idx
-from data import loader
-from graphs import deps
 from programs import cli
-from session import pitfalls
 
 FLAGS = flags.FLAGS
 
@@ -37,6 +31,17 @@ flags.DEFINE_string("dot", None, "Also draw each pitfall's wrong and right graph
                     "<DIR>/<pitfall>.dot (and .svg/.png if Graphviz's `dot` is installed), the nodes that ran "
                     "in orange. The folder is created if missing.")
 flags.DEFINE_string("data_dir", None, "A folder with MNIST's IDX files. Default: the embedded copy.")
+
+if __name__ == "__main__":
+    # TensorFlow takes seconds to import: a bad flag, an extra argument or --help answers before it.
+    cli.parse_command_line()
+
+import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
+
+from data import idx  # noqa: E402
+from data import loader  # noqa: E402
+from graphs import deps  # noqa: E402
+from session import pitfalls  # noqa: E402
 
 
 def format_value(value):
@@ -89,8 +94,9 @@ def print_side(title, side):
 
 def write_picture(name, result, folder):
     # Orange is what the trace saw run; a fed tensor did not run (to_dot would colour it as active).
-    panels = [("{}: {}".format(title, side.fetch), side.graph,
-               side.prediction._replace(runs=side.ran, fed=set()))
+    panels = [("\n".join(["{}: {}".format(title, side.fetch)] + [
+                  "{}: {}".format(w.node, "ran" if w.ran else "did NOT run") for w in side.watch]),
+               side.graph, side.prediction._replace(runs=side.ran, fed=set()))
               for title, side in (("wrong", result.wrong), ("right", result.right))]
     text = deps.to_dot_panels(name, "{}: the orange nodes ran (traced)".format(name), panels)
     return deps.write_dot(text, os.path.join(folder, name + ".dot"))
@@ -125,8 +131,6 @@ def main(argv):
     # tf_keras warns that TF1 layers are deprecated; they are the subject here.
     warnings.filterwarnings("ignore", category=UserWarning, module=r"tf_keras\.")
     warnings.filterwarnings("ignore", message=r".*tf\.layers\.batch_normalization.*")
-    if cli.unexpected_arguments(argv):
-        return 2
     if FLAGS.list:
         width = max(len(n) for n in pitfalls.PITFALLS)
         for name, pitfall in pitfalls.PITFALLS.items():
@@ -153,4 +157,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=cli.parse_flags)
+    cli.run_app(main)

@@ -16,9 +16,6 @@ import time
 
 import numpy as np
 import tensorflow as tf
-# tf.compat.v1.layers is this module when TF_USE_LEGACY_KERAS=1 (Keras 3 has no TF1 layers); imported
-# by its own name so the rest of the process keeps Keras 3.
-from tf_keras.api._v1.keras.__internal__.legacy import layers as v1_layers
 
 from graphs import deps
 from graphs import layers
@@ -155,6 +152,9 @@ def update_ops_right(cost):
 
 def _bn_net(input, training):
     """A small conv net: conv 3x3x1x8 -> batch normalization -> ReLU -> 2x2 pool -> dense -> logits."""
+    # tf.compat.v1.layers is this module when TF_USE_LEGACY_KERAS=1 (Keras 3 has no TF1 layers): imported
+    # by its own name, so the rest of the process keeps Keras 3, and only here, where it is used (it is slow).
+    from tf_keras.api._v1.keras.__internal__.legacy import layers as v1_layers
     with tf.compat.v1.variable_scope("layer1"):
         w = tf.compat.v1.get_variable("layer1_weights", [3, 3, 1, 8],
                                       initializer=tf.compat.v1.glorot_uniform_initializer())

@@ -224,6 +224,9 @@ class ProgramTest(tf.test.TestCase):
         orange = set(re.findall(r'"(p\d\.[^"]+)" \[[^\]]*fillcolor=orange', text))
         # Wrong: only the variable's read ran; right: the assign_add ran too.
         self.assertEqual(orange, {"p0.x", "p1.x", "p1.Const", "p1.AssignAddVariableOp", "p1.Identity"})
+        # Each panel names the pitfall's nodes and whether they ran.
+        self.assertIn("AssignAddVariableOp: did NOT run", text.split("cluster_1")[0])
+        self.assertIn("AssignAddVariableOp: ran", text.split("cluster_1")[1])
         if shutil.which("dot"):
             self.assertTrue(os.path.exists(os.path.join(folder, "control_dependencies_alias.svg")))
 
