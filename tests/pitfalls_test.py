@@ -6,6 +6,8 @@ plus the program's command line.
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -60,6 +62,17 @@ class PitfallsTest(tf.test.TestCase):
             "variables_after_init_op", "dropout_left_on"])
         for name, p in pitfalls.PITFALLS.items():
             self.assertTrue(p.summary and p.rule, name)
+
+    def test_batch_normalization_is_tf_compat_v1_layers(self):
+        # session/pitfalls.py imports tf_keras' module by name; under TF_USE_LEGACY_KERAS=1 it is the very
+        # module tf.compat.v1.layers routes to, so the lab uses tf.compat.v1.layers.batch_normalization.
+        done = subprocess.run([sys.executable, "-c", (
+            "import tensorflow as tf\n"
+            "from tf_keras.api._v1.keras.__internal__.legacy import layers\n"
+            "print(tf.compat.v1.layers.batch_normalization is layers.batch_normalization)\n")],
+            capture_output=True, text=True, timeout=300,
+            env=dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3"))
+        self.assertEqual(done.stdout.strip(), "True", done.stderr[-2000:])
 
     def test_update_ops(self):
         wrong, right = self.run_pitfall("update_ops")
