@@ -237,6 +237,21 @@ def source(*objects):
             obj.__module__, obj.__qualname__, inspect.getsource(obj))))
 
 
+def program(name, *args):
+    """Runs `bazel run //:NAME -- ARGS`'s program (programs/NAME.py) with this kernel's interpreter and
+    prints what it prints: the lab as it is, not a copy of it. Returns its exit code."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, os.path.join(root, "programs", name + ".py")] + list(args),
+                          capture_output=True, text=True, env=env)
+    print(done.stdout, end="")
+    if done.returncode:
+        print(done.stderr, end="")
+    return done.returncode
+
+
 def scratch_dir(name):
     """A folder for what a notebook writes (runs, PNGs), under the system's temporary folder."""
     path = os.path.join(tempfile.gettempdir(), "ltfn-lessons", name)
