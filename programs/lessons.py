@@ -170,6 +170,27 @@ def check_port(host, port):
                 host, port, e.strerror or e))
 
 
+def check_jupyter_arguments(rest):
+    """The arguments passed on to JupyterLab must be its own: Jupyter would only warn about a mistyped
+    one and start anyway, so it is refused here, in one line."""
+    from jupyterlab.labapp import LabApp  # imported only when serving: it takes a second
+
+    app = LabApp()
+    expects_value = False
+    for arg in rest:
+        if expects_value and not arg.startswith("-"):
+            expects_value = False  # the value of `--alias VALUE`
+            continue
+        if not arg.startswith("-"):
+            raise cli.UsageError("unexpected argument {}; name at most one lesson (ltfn1 ... ltfn6), and give flags "
+                                 "as --name=value".format(arg))
+        name, has_value = arg.lstrip("-").split("=", 1)[0], "=" in arg
+        if "." not in name and name not in app.flags and name not in app.aliases:  # --Class.trait=value is config
+            raise cli.UsageError("--{} is neither a flag of //:lessons nor one of JupyterLab's (jupyter lab "
+                                 "--help-all lists those); see --help".format(name))
+        expects_value = name in app.aliases and not has_value
+
+
 def lab_argv(root, args, rest, token):
     """JupyterLab's argv (without the program name) for our parsed arguments."""
     argv = ["--ServerApp.ip=" + args.host, "--ServerApp.port={}".format(args.port),
@@ -183,7 +204,8 @@ def lab_argv(root, args, rest, token):
 
 
 def parse(argv):
-    parser = cli.ArgumentParser(prog="bazel run //:lessons --", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="bazel run //:lessons --", description=__doc__.splitlines()[0],
+                                epilog="Any other flag goes to JupyterLab (jupyter lab --help-all), e.g. --no-browser.")
     parser.add_argument("notebook", nargs="?", help="a lesson to open or render: ltfn1 ... ltfn6 (default: all)")
     parser.add_argument("--render", metavar="DIR",
                         help="execute the notebooks and write them as HTML pages into DIR, then exit")
@@ -213,6 +235,7 @@ def main(argv=None):
                     len(errors), len(paths), "; ".join(str(e) for e in errors)), file=sys.stderr)
                 return 1
             return 0
+        check_jupyter_arguments(rest)
         check_port(args.host, args.port)
         token = secrets.token_hex(24)
         lab = lab_argv(root, args, rest, token)

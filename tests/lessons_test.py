@@ -176,7 +176,9 @@ class ProgramTest(absltest.TestCase):
                             (["--render=file/pages"], "--render"),
                             (["--quick"], "--quick goes with --render"),
                             (["--render=x", "--no-browser"], "unexpected arguments with --render"),
-                            (["--port=70000"], "is not a port number")):
+                            (["--port=70000"], "is not a port number"),
+                            (["--bogus=1"], "--bogus is neither a flag of //:lessons nor one of JupyterLab's"),
+                            (["ltfn1", "ltfn2"], "unexpected argument ltfn2")):
             done = self.run_lessons(args, cwd=folder, timeout=120)
             self.assertEqual(done.returncode, 1, (args, done.stderr))
             lines = done.stderr.strip().splitlines()
