@@ -1,0 +1,330 @@
+"""Checkpoint folders you can trust (session/checkpoints.py): every kind of damage is refused in one
+line and never trained over, a moved folder resumes, one run per folder, a full disk keeps what was saved."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from session import checkpoints
+from tests import testing
+
+tf.compat.v1.disable_eager_execution()  # the posts' graphs and sessions, as run.py builds them
+
+SETTINGS = {"net": "linear", "init": "random_normal", "learning_rate": 0.01, "batch_size": 100, "seed": 0,
+            "shuffle": False, "data_dir": None, "validation_size": 5000}
+
+
+class Model:
+    """One variable in its own graph and session, with the Checkpoints of a folder."""
+
+    def __init__(self, directory, settings=SETTINGS):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.weights = tf.compat.v1.get_variable("layer1_weights", [4, 3], initializer=tf.zeros_initializer())
+            self.value = tf.compat.v1.placeholder(tf.float32, [4, 3])
+            self.assign = self.weights.assign(self.value)
+            self.saved = checkpoints.Checkpoints(directory, dict(settings))
+            init = tf.compat.v1.global_variables_initializer()
+        self.session = tf.compat.v1.Session(graph=self.graph)
+        self.session.run(init)
+
+    def set(self, step):
+        self.session.run(self.assign, {self.value: np.full((4, 3), step, np.float32)})
+
+    def get(self):
+        return self.session.run(self.weights)
+
+    def close(self):
+        self.session.close()
+
+
+class FolderTest(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.create_tempdir().full_path
+
+    def _saved(self, steps=(1, 2), directory=None):
+        """A folder holding checkpoints of `steps`, whose weights are filled with their step."""
+        os.makedirs(directory or self.dir, exist_ok=True)
+        model = Model(directory or self.dir)
+        for step in steps:
+            model.set(step)
+            model.saved.save(model.session, step)
+        model.close()
+
+    def _restore(self, directory=None, settings=SETTINGS):
+        model = Model(directory or self.dir, settings)
+        try:
+            step = model.saved.restore(model.session)
+            return step, model.get()[0, 0]
+        finally:
+            model.close()
+
+    def _path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _snapshot(self):
+        files = {}
+        for name in sorted(os.listdir(self.dir)):
+            with open(self._path(name), "rb") as f:
+                files[name] = f.read()
+        return files
+
+    def _refused(self, pattern, offers=None):
+        """Restoring raises one line matching pattern, changes no file, and (offers=step) its remedy
+        pointing the index at that step really resumes from it."""
+        before = self._snapshot()
+        with self.assertRaisesRegex(checkpoints.CheckpointError, pattern) as caught:
+            self._restore()
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        self.assertEqual(self._snapshot(), before)
+        if offers is None:
+            self.assertIn("delete {} to start over".format(self.dir), message)
+            return
+        self.assertIn("to resume from step {}, the newest complete checkpoint".format(offers), message)
+        remedy = message.split("point the index at it: ")[1].split("; or delete")[0]
+        subprocess.run(["sh", "-c", remedy], check=True)
+        self.assertEqual(self._restore(), (offers, offers))
+
+    def test_saves_and_resumes_with_relative_paths_keeping_two(self):
+        self._saved(steps=(1, 2, 3))
+        self.assertEqual(self._restore(), (3, 3))
+        with open(self._path("checkpoint")) as f:
+            index = f.read()
+        self.assertIn('model_checkpoint_path: "model.ckpt-3"', index)
+        self.assertNotIn(self.dir, index)
+        self.assertEqual(sorted(n for n in os.listdir(self.dir) if n.startswith("model.ckpt")),
+                         ["model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index",
+                          "model.ckpt-3.data-00000-of-00001", "model.ckpt-3.index"])
+        with open(self._path("run.json")) as f:
+            self.assertEqual(json.load(f), SETTINGS)
+
+    def test_empty_folder_starts_at_zero(self):
+        self.assertEqual(self._restore(), (0, 0))
+
+    def test_garbled_index(self):
+        self._saved()
+        with open(self._path("checkpoint"), "w") as f:
+            f.write("model_checkpoint_path: {{{ garbage")
+        self._refused(r"checkpoint index .* is garbled", offers=2)
+
+    def test_binary_index(self):
+        self._saved()
+        with open(self._path("checkpoint"), "wb") as f:
+            f.write(bytes(range(256)))
+        self._refused(r"checkpoint index .* is garbled", offers=2)
+
+    def test_empty_index(self):
+        self._saved()
+        open(self._path("checkpoint"), "w").close()
+        self._refused(r"checkpoint index .* is empty", offers=2)
+
+    def test_index_naming_something_else(self):
+        self._saved()
+        with open(self._path("checkpoint"), "w") as f:
+            f.write('model_checkpoint_path: "weights.h5"\n')
+        self._refused(r"names 'weights.h5', not a checkpoint this program writes", offers=2)
+
+    def test_index_pointing_at_missing_files(self):
+        self._saved()
+        for name in os.listdir(self.dir):
+            if name.startswith("model.ckpt-2."):
+                os.remove(self._path(name))
+        self._refused(r"names step 2, but model.ckpt-2.index, model.ckpt-2.data-00000-of-00001 are missing",
+                      offers=1)
+
+    def test_data_shard_deleted(self):
+        self._saved()
+        os.remove(self._path("model.ckpt-2.data-00000-of-00001"))
+        self._refused(r"names step 2, but model.ckpt-2.data-00000-of-00001 is missing", offers=1)
+
+    def test_data_shard_truncated(self):
+        self._saved()
+        with open(self._path("model.ckpt-2.data-00000-of-00001"), "r+b") as f:
+            f.truncate(10)
+        self._refused(r"checkpoint .*model.ckpt-2 is damaged \(.+\)", offers=1)
+
+    def test_data_shard_corrupted_in_place(self):
+        self._saved()
+        path = self._path("model.ckpt-2.data-00000-of-00001")
+        with open(path, "r+b") as f:
+            f.write(b"\xff" * os.path.getsize(path))
+        self._refused(r"checkpoint .*model.ckpt-2 is damaged \(.+\)", offers=1)
+
+    def test_index_shard_truncated(self):
+        self._saved()
+        with open(self._path("model.ckpt-2.index"), "r+b") as f:
+            f.truncate(10)
+        self._refused(r"checkpoint .*model.ckpt-2 is damaged \(.+\)", offers=1)
+
+    def test_only_one_damaged_checkpoint(self):
+        self._saved(steps=(1,))
+        with open(self._path("model.ckpt-1.index"), "r+b") as f:
+            f.truncate(5)
+        self._refused(r"checkpoint .*model.ckpt-1 is damaged")
+
+    def test_run_json_garbled(self):
+        self._saved()
+        with open(self._path("run.json"), "w") as f:
+            f.write('{"net": "lin')
+        self._refused(r"run.json is unreadable \(.+\), so the checkpoints beside it cannot be trusted")
+
+    def test_run_json_not_an_object(self):
+        self._saved()
+        with open(self._path("run.json"), "w") as f:
+            f.write("[1, 2]")
+        self._refused(r"run.json is unreadable \(not a JSON object\)")
+
+    def test_run_json_without_the_settings(self):
+        self._saved()
+        with open(self._path("run.json"), "w") as f:
+            f.write("{}")
+        self._refused(r"run.json is damaged \(it lacks net, init, learning_rate, batch_size, seed, shuffle\)")
+
+    def test_run_json_missing(self):
+        self._saved()
+        os.remove(self._path("run.json"))
+        self._refused(r"holds checkpoints but no run.json")
+
+    def test_checkpoint_files_without_an_index(self):
+        self._saved()
+        os.remove(self._path("checkpoint"))
+        self._refused(r"holds checkpoint files \(model.ckpt-1.data-00000-of-00001, .*\) but no `checkpoint` index",
+                      offers=2)
+
+    def test_only_an_unfinished_save(self):
+        with open(self._path("model.ckpt-5.data-00000-of-00001.tempstate123"), "w") as f:
+            f.write("partial")
+        self._refused(r"holds checkpoint files \(model.ckpt-5.data-00000-of-00001.tempstate123\) but no")
+
+    def test_leftovers_of_an_interrupted_save_are_removed_and_the_last_checkpoint_resumed(self):
+        self._saved()
+        leftovers = ["model.ckpt-3.data-00000-of-00001.tempstate99", "model.ckpt-3.index.tempstate99",
+                     "checkpoint.tmp1a2b", "run.json.tmp77"]
+        for name in leftovers:
+            with open(self._path(name), "w") as f:
+                f.write("partial")
+        os.makedirs(self._path("model.ckpt-3_temp"))
+        with open(self._path("model.ckpt-3_temp/part-00000-of-00001.index"), "w") as f:
+            f.write("partial")
+        self.assertEqual(self._restore(), (2, 2))
+        for name in leftovers + ["model.ckpt-3_temp"]:
+            self.assertFalse(os.path.exists(self._path(name)), name)
+
+    def test_moved_folder_resumes_from_its_new_place(self):
+        old = os.path.join(self.dir, "old")
+        self._saved(directory=old)
+        # An index written by an older version held absolute paths to the old place.
+        with open(os.path.join(old, "checkpoint"), "w") as f:
+            f.write('model_checkpoint_path: "{0}/model.ckpt-2"\nall_model_checkpoint_paths: "{0}/model.ckpt-2"\n'
+                    .format(old))
+        new = os.path.join(self.dir, "new")
+        shutil.move(old, new)
+        self.assertEqual(self._restore(new), (2, 2))
+
+    def test_copied_folder_reads_its_own_files_not_the_original(self):
+        original = os.path.join(self.dir, "original")
+        self._saved(directory=original)
+        copy = os.path.join(self.dir, "copy")
+        shutil.copytree(original, copy)
+        with open(os.path.join(copy, "checkpoint"), "w") as f:
+            f.write('model_checkpoint_path: "{}/model.ckpt-2"\n'.format(original))
+        os.remove(os.path.join(original, "model.ckpt-2.index"))  # the original goes on changing
+        self.assertEqual(self._restore(copy), (2, 2))
+
+    def test_other_settings_are_refused_naming_the_flag(self):
+        self._saved()
+        with self.assertRaisesRegex(checkpoints.CheckpointError, r"were written with --seed=0 \(now 7\)"):
+            self._restore(settings=dict(SETTINGS, seed=7))
+
+    def test_other_data_folder_is_refused_naming_the_flag(self):
+        self._saved()
+        with self.assertRaisesRegex(checkpoints.CheckpointError,
+                                    r"were trained on the embedded MNIST; to resume, pass no --data_dir"):
+            self._restore(settings=dict(SETTINGS, data_dir="/data/other"))
+        with open(self._path("run.json")) as f:
+            recorded = json.load(f)
+        with open(self._path("run.json"), "w") as f:
+            json.dump(dict(recorded, data_dir="/data/mine"), f)
+        with self.assertRaisesRegex(checkpoints.CheckpointError, r"pass --data_dir=/data/mine"):
+            self._restore()
+
+    def test_run_json_of_an_older_version_without_the_data_folder_resumes(self):
+        self._saved()
+        with open(self._path("run.json"), "w") as f:
+            json.dump({k: v for k, v in SETTINGS.items() if k not in ("data_dir", "validation_size")}, f)
+        self.assertEqual(self._restore(), (2, 2))
+
+    def test_run_json_is_written_whole(self):
+        path = self._path("run.json")
+        checkpoints.write_atomically(path, "first\n")
+        checkpoints.write_atomically(path, "second\n")
+        with open(path) as f:
+            self.assertEqual(f.read(), "second\n")
+        self.assertEqual(os.listdir(self.dir), ["run.json"])
+
+    def test_full_disk_keeps_the_previous_checkpoint(self):
+        disk = tempfile.mkdtemp()
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", disk], capture_output=True)
+        if mounted.returncode:
+            self.skipTest("cannot mount a small tmpfs here to fill: " + mounted.stderr.decode().strip())
+        try:
+            model = Model(disk)
+            model.set(1)
+            model.saved.save(model.session, 1)
+            filler = os.open(os.path.join(disk, "filler"), os.O_WRONLY | os.O_CREAT)
+            try:
+                while os.write(filler, b"\0" * 4096):
+                    pass
+            except OSError:
+                pass  # the disk is full
+            os.close(filler)
+            model.set(2)
+            with self.assertRaisesRegex(checkpoints.CheckpointError,
+                                        r"cannot save the checkpoint of step 2 in .* \(.+\); the checkpoint of "
+                                        r"step 1 is intact; free some space"):
+                model.saved.save(model.session, 2)
+            model.close()
+            os.remove(os.path.join(disk, "filler"))
+            self.assertEqual(self._restore(disk), (1, 1))
+        finally:
+            subprocess.run(["umount", disk])
+            os.rmdir(disk)
+
+
+class LockTest(tf.test.TestCase):
+
+    def test_second_lock_is_refused_naming_the_first_until_it_is_released(self):
+        folder = self.create_tempdir().full_path
+        first = checkpoints.FolderLock(folder, "run.py --net=fc3")
+        with self.assertRaisesRegex(checkpoints.CheckpointError,
+                                    r"another run is using {}: pid {} on \S+, started \S+: run.py --net=fc3; "
+                                    r"wait for it to end".format(folder, os.getpid())):
+            checkpoints.FolderLock(folder, "run.py --net=linear")
+        first.release()
+        checkpoints.FolderLock(folder, "run.py --net=linear").release()
+
+    def test_lock_of_a_killed_process_is_not_stuck(self):
+        folder = self.create_tempdir().full_path
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from session import checkpoints; "
+             "checkpoints.FolderLock(sys.argv[1], 'holder'); print('locked', flush=True); sys.stdin.read()", folder],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=testing.ROOT))
+        self.assertEqual(holder.stdout.readline().strip(), "locked")
+        with self.assertRaisesRegex(checkpoints.CheckpointError, r"pid {} .*: holder".format(holder.pid)):
+            checkpoints.FolderLock(folder, "me")
+        holder.kill()
+        holder.communicate()
+        checkpoints.FolderLock(folder, "me").release()
+
+
+if __name__ == "__main__":
+    tf.test.main()
