@@ -10,6 +10,11 @@ import shlex
 import signal
 import sys
 
+from session import interrupts
+
+if __name__ == "__main__":
+    interrupts.exit_quietly()  # a signal while the program starts (TensorFlow loads): one line, no traceback
+
 # TensorFlow reads this once, when its C++ runtime loads: its own `I` and `W` notes (CPU features,
 # "GPU trace was not collected", ...) are not about the user's run. `E` lines still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,17 +31,20 @@ flags.DEFINE_enum("net", "conv4", sorted(posts.NETS), "Network: linear (LTFN 1-2
 flags.DEFINE_enum("init", None, list(posts.INITS),
                   "Weight initialization (LTFN 6). Default: the post's own for --net "
                   "(linear, fc3: random_normal; conv4: variance_scaling).")
-flags.DEFINE_integer("steps", None, "Training steps. Default: the post's (linear 2000, fc3 and conv4 5000).", lower_bound=0)
+flags.DEFINE_integer("steps", None, "Training steps. Default: the post's (linear 2000, fc3 and conv4 5000).", lower_bound=1)
 flags.DEFINE_integer("batch_size", 100, "Training images per step.", lower_bound=1)
 flags.DEFINE_integer("test_batch_size", 1000, "Test images per inference batch (any size; figures do not depend on it).",
                      lower_bound=1)
 flags.DEFINE_float("learning_rate", None,
                    "Gradient descent learning rate. Default: the post's for --net/--init (see README).")
 flags.DEFINE_integer("print_every", 100, "Print Cost/Accuracy every this many steps.", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Random seed for the weights (and --shuffle): the same seed repeats a run exactly.")
+flags.DEFINE_integer("seed", 0, "Random seed for the weights (and --shuffle): the same seed repeats a run exactly.",
+                     lower_bound=0, upper_bound=2**31 - 1)
 flags.DEFINE_bool("shuffle", False, "Shuffle the training set each epoch (the posts take batches in order).")
-flags.DEFINE_string("data_dir", None, "A folder with MNIST's four IDX files (gzipped or not). "
+flags.DEFINE_string("data_dir", None, "A folder with MNIST's four IDX files (gzipped or not, 28x28 images). "
                     "Default: the verified copy embedded in data/mnist/.")
+flags.DEFINE_integer("validation_size", 5000, "Training images split off for validation (and not trained on), as "
+                     "TF's input_data did; 0 trains on all of a small --data_dir.", lower_bound=0)
 flags.DEFINE_string("logdir", None, "TensorBoard folder for this run. Default: runs/<net>-<init>-<time>.")
 flags.DEFINE_string("checkpoint_dir", None, "Where to save checkpoints; a run started again with the same folder "
                     "resumes from its last one. Default: <logdir>/checkpoints.")
@@ -50,7 +58,8 @@ flags.DEFINE_enum("precision", precision.DEFAULT, list(precision.PRECISIONS),
 flags.DEFINE_bool("allow_precision_change", False, "Resume checkpoints written under the other --precision "
                   "(the arithmetic differs, so the run is no longer the one that started).")
 flags.DEFINE_bool("verbose", False, "Show Python tracebacks for errors.")
-flags.register_validator("learning_rate", lambda v: v is None or v > 0, "--learning_rate must be > 0")
+flags.register_validator("learning_rate", lambda v: v is None or 0 < v < float("inf"),
+                         "--learning_rate must be a number > 0")
 
 if __name__ == "__main__":
     # TensorFlow takes seconds to import: a bad flag, an extra argument or --help answers before it.
@@ -62,12 +71,9 @@ from data import idx  # noqa: E402
 from data import loader  # noqa: E402
 from graphs import model  # noqa: E402
 from session import checkpoints  # noqa: E402
+from session import events  # noqa: E402
 from session import summaries  # noqa: E402
 from session import trainer  # noqa: E402
-
-
-class Interrupted(cli.UsageError):
-    """Stopped by Ctrl-C or SIGTERM, with a checkpoint to resume from."""
 
 
 def default_logdir(net, init, now=None):
@@ -88,32 +94,57 @@ def resume_command(logdir):
     return " ".join(["bazel run //:run --"] + [shlex.quote(a) for a in args] + ["--logdir=" + shlex.quote(logdir)])
 
 
-class StopRequest:
-    """Ctrl-C (SIGINT) or SIGTERM asks training to stop after the current step, so the checkpoint
-    saved then is exactly a step boundary; a second Ctrl-C stops at once."""
+class RunState:
+    """How far a run got, for the line that ends it early: its phase and its newest checkpoint."""
 
-    def __init__(self):
-        self.signal = None
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
+    def __init__(self, steps, logdir, checkpoint_dir):
+        self.steps, self.logdir, self.checkpoint_dir = steps, logdir, checkpoint_dir
+        self.phase = "starting"  # -> training -> testing -> writing
+        self.step = 0
+        self.saved = None  # the Checkpoints, once built
 
-    def _handle(self, signum, frame):
-        if self.signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signal = signum
-        print("\n{} received: stopping after this step (Ctrl-C again to stop at once)".format(
-            signal.Signals(signum).name), file=sys.stderr, flush=True)
+    def kept(self):
+        last = self.saved.last_step if self.saved is not None else None
+        return ("the checkpoint of step {} in {} is intact".format(last, self.checkpoint_dir) if last is not None
+                else "no checkpoint was written yet")
 
-    def __call__(self):
-        return self.signal is not None
+    def stopped(self, interrupted):
+        """The one line an Interrupted run ends with: what was done, and the exact command that goes on."""
+        last = self.saved.last_step if self.saved is not None else None
+        command = resume_command(self.logdir)
+        if self.phase == "starting":
+            said = "stopped before training began; {}; to start again: {}".format(self.kept(), command)
+        elif self.phase == "training" and not interrupted.at_once and last == self.step:
+            said = "stopped at step {} of {}; checkpoint saved in {}; to resume: {}".format(
+                self.step, self.steps, self.checkpoint_dir, command)
+        elif self.phase == "training":
+            said = "stopped at once during training; {}; to resume: {}".format(self.kept(), command)
+        elif self.phase == "testing":
+            said = ("stopped during the test pass; training is done and saved (step {} in {}); to run the "
+                    "test: {}".format(last, self.checkpoint_dir, command))
+        else:
+            said = ("stopped while writing the end-of-run files; training (saved: step {} in {}) and the test "
+                    "(figures above) are done; to write them again: {}".format(last, self.checkpoint_dir, command))
+        return "{}: {}".format(signal.Signals(interrupted.signum).name, said)
 
 
-def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config):
-    module = model.NETS[net]
+def _load_data(data_dir):
+    """MNIST (or --data_dir's data) checked against what the flags ask of it, each mismatch one line."""
     try:
-        data = loader.load_mnist(data_dir)
+        data = loader.load_mnist(data_dir, FLAGS.validation_size)
     except idx.IdxError as e:
         raise cli.UsageError(str(e))
+    train = len(data.train.images)
+    if FLAGS.batch_size > train:
+        raise cli.UsageError("--batch_size={} is more than the {} training images{}; choose at most {}".format(
+            FLAGS.batch_size, train, " left after --validation_size={}".format(FLAGS.validation_size)
+            if FLAGS.validation_size else "", train))
+    return data
+
+
+def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config, signals, state):
+    module = model.NETS[net]
+    data = _load_data(data_dir)
 
     graph = tf.Graph()
     with graph.as_default():
@@ -126,17 +157,65 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
         # LTFN 6's histograms (after the numerics checks, which need not check them), fetched on printed steps only.
         histograms = summaries.histograms(nodes)
         init_op = tf.compat.v1.global_variables_initializer()
-        saved = checkpoints.Checkpoints(checkpoint_dir, {
+        saved = state.saved = checkpoints.Checkpoints(checkpoint_dir, {
             "net": net, "init": init, "learning_rate": learning_rate, "batch_size": FLAGS.batch_size,
-            "seed": FLAGS.seed, "shuffle": FLAGS.shuffle, "precision": FLAGS.precision},
+            "seed": FLAGS.seed, "shuffle": FLAGS.shuffle, "precision": FLAGS.precision, "data_dir": data_dir,
+            "validation_size": FLAGS.validation_size},
             may_change={"precision": ("--allow_precision_change", FLAGS.allow_precision_change)},
             introduced={"precision": "float32"})
     graph.finalize()
 
-    writer = tf.compat.v1.summary.FileWriter(logdir, graph)
     batches = trainer.Batches(data.train, FLAGS.batch_size, module.INPUT_SHAPE, FLAGS.shuffle, FLAGS.seed)
+    with tf.compat.v1.Session(graph=graph, config=config) as session:
+        session.run(init_op)
+        try:
+            start = saved.restore(session)
+        except checkpoints.CheckpointError as e:
+            raise cli.UsageError(str(e))
+        if saved.removed:
+            print("Removed {} file(s) left in {} by a run that stopped while saving".format(
+                len(saved.removed), checkpoint_dir), file=sys.stderr)
+        if start > steps:
+            raise cli.UsageError("the checkpoints in {} are of step {}, past --steps={}; pass --steps={} (or more) "
+                                 "to resume them, or choose another --checkpoint_dir".format(
+                                     checkpoint_dir, start, steps, start))
+        try:
+            with signals.critical():
+                writer = events.Writer(logdir, graph)
+            try:
+                figures = _train_and_test(session, module, nodes, histograms, batches, data, saved, writer, start,
+                                          steps, learning_rate, logdir, signals, state)
+            except BaseException:
+                with signals.critical():  # what was written so far reaches the disk, even when stopped
+                    _close_quietly(writer)
+                raise
+            with signals.critical():
+                writer.close()
+            return figures
+        except events.WriteError as e:
+            raise cli.UsageError("cannot write the TensorBoard events in {} ({}); {}; free some space and run the "
+                                 "same command to resume".format(logdir, e, state.kept()))
+
+
+def _close_quietly(writer):
+    """Closes the events writer while another error is on its way: that one is the run's message."""
+    try:
+        writer.close()
+    except events.WriteError:
+        pass
+
+
+def _train_and_test(session, module, nodes, histograms, batches, data, saved, writer, start, steps,
+                    learning_rate, logdir, signals, state):
+    net, init = saved.settings["net"], saved.settings["init"]
     print("Training {} ({}) for {} steps, batch {}, learning rate {:g}, {}".format(
         net, init, steps, FLAGS.batch_size, learning_rate, precision.describe(FLAGS.precision)), flush=True)
+    if start:
+        print("Resuming at step {} from {}{}".format(start, state.checkpoint_dir,
+                                                     ": training is done, testing" if start == steps else ""),
+              flush=True)
+        # Tells TensorBoard to drop events a crashed run wrote after this step.
+        writer.add_session_log(tf.compat.v1.SessionLog(status=tf.compat.v1.SessionLog.START), start)
     progress = cli.Progress(steps, FLAGS.batch_size)
 
     def on_print(step, cost, accuracy, rate, histogram_summary=None):
@@ -150,49 +229,53 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
     def on_step(step, cost):
         progress.step(step, cost, printed=step % FLAGS.print_every == 0)
 
-    stop = StopRequest()
-    with tf.compat.v1.Session(graph=graph, config=config) as session:
-        session.run(init_op)
-        try:
-            start = saved.restore(session)
-        except checkpoints.CheckpointError as e:
-            raise cli.UsageError(str(e))
-        if start:
-            print("Resuming at step {} from {}".format(start, checkpoint_dir), flush=True)
-            # Tells TensorBoard to drop events a crashed run wrote after this step.
-            writer.add_session_log(tf.compat.v1.SessionLog(status=tf.compat.v1.SessionLog.START), start)
-        save = lambda step: saved.save(session, step)
-        try:
+    def save(step):
+        state.step = step
+        with signals.critical():  # a checkpoint is never left half written
+            try:
+                saved.save(session, step)
+            except checkpoints.CheckpointError as e:
+                raise cli.UsageError(str(e))
+
+    state.phase, state.step = "training", start
+    try:
+        with signals.training():
             # The first step is traced: TensorBoard's graph then shows which nodes a training step ran.
             traced = summaries.TraceFirstRun(session, writer, "train_step_{}".format(start), start)
             done = trainer.train(traced, nodes, batches, steps, FLAGS.print_every, start_step=start,
-                                 on_print=on_print, save_every=FLAGS.save_every, save=save, should_stop=stop,
+                                 on_print=on_print, save_every=FLAGS.save_every, save=save, should_stop=signals,
                                  extra_fetches=histograms, on_step=on_step)
-        except trainer.DivergedError as e:
-            writer.close()
-            raise cli.UsageError("{}: training diverged; try a smaller --learning_rate (was {:g}){}".format(
-                e, learning_rate, "" if FLAGS.check_numerics else ", or add --check_numerics to see where"))
-        finally:
-            progress.clear()
-        if done > start or not start:
-            save(done)
-        if stop():
-            writer.close()
-            raise Interrupted("stopped at step {} of {}; checkpoint saved in {}; to resume: {}".format(
-                done, steps, checkpoint_dir, resume_command(logdir)))
-        # The one test pass, logits only; its first batch traced, to compare with training's.
-        logits = trainer.test_logits(summaries.TraceFirstRun(session, writer, "test_step", done), nodes,
-                                     data.test.images.reshape((-1,) + module.INPUT_SHAPE), FLAGS.test_batch_size)
-        test_cost, test_accuracy = trainer.score(logits, data.test.labels)
-        meta = {"net": net, "init": init, "step": done, "learning_rate": learning_rate, "seed": FLAGS.seed}
+    except trainer.DivergedError as e:
+        raise cli.UsageError("{}: training diverged; try a smaller --learning_rate (was {:g}){}".format(
+            e, learning_rate, "" if FLAGS.check_numerics else ", or add --check_numerics to see where"))
+    finally:
+        progress.clear()
+    if saved.last_step != done:
+        save(done)
+    state.step = done
+    signals.check()  # a signal during training stops here, its checkpoint saved
+
+    state.phase = "testing"
+    print("Testing on {} images, batches of {}".format(len(data.test.images), FLAGS.test_batch_size), flush=True)
+    # The one test pass, logits only; its first batch traced, to compare with training's.
+    logits = trainer.test_logits(summaries.TraceFirstRun(session, writer, "test_step", done), nodes,
+                                 data.test.images.reshape((-1,) + module.INPUT_SHAPE), FLAGS.test_batch_size)
+    test_cost, test_accuracy = trainer.score(logits, data.test.labels)
+    with signals.critical():  # the figures are printed whole, and then the test counts as done
+        print("Test Cost: {:.6g}".format(test_cost))
+        print("Test accuracy: {:.2f} %".format(test_accuracy), flush=True)
+        state.phase = "writing"
+    writer.add_summary(_scalars({"test/cost": test_cost, "test/accuracy": test_accuracy / 100}), steps)
+    meta = {"net": net, "init": init, "step": done, "learning_rate": learning_rate, "seed": FLAGS.seed}
+    try:
         activations_png = summaries.write_activations(
             session, nodes, data.test.images[:summaries.ACTIVATION_IMAGES].reshape((-1,) + module.INPUT_SHAPE),
             logdir, meta)
         pictures, most_confused = summaries.write_pictures(session, nodes, data.test, logits, logdir, writer, done, meta)
-    print("Test Cost: {:.6g}".format(test_cost))
-    print("Test accuracy: {:.2f} %".format(test_accuracy))
-    writer.add_summary(_scalars({"test/cost": test_cost, "test/accuracy": test_accuracy / 100}), steps)
-    writer.close()
+    except OSError as e:
+        raise cli.UsageError("cannot write the end-of-run pictures in {} ({}); training (saved: step {} in {}) and the "
+                             "test (figures above) are done; free some space and run the same command to write "
+                             "them again".format(logdir, e.strerror or e, done, state.checkpoint_dir))
     print(most_confused)
     for title, path in pictures:
         print("{}: {}".format(title, path))
@@ -208,6 +291,7 @@ def _scalars(values):
 
 def main(argv):
     del argv  # cli.run_app has refused any extra argument
+    signals = interrupts.Signals()
     # The posts are TF1 programs: graphs, placeholders and sessions, no eager execution.
     tf.compat.v1.disable_eager_execution()
     net = FLAGS.net
@@ -215,6 +299,7 @@ def main(argv):
     settings = posts.settings(net, init)
     steps = settings.steps if FLAGS.steps is None else FLAGS.steps
     learning_rate = FLAGS.learning_rate or settings.learning_rate
+    state = None
     try:
         try:  # before anything is written: a CPU without bfloat16 leaves no empty logdir behind
             config = precision.session_config(FLAGS.precision)
@@ -225,13 +310,16 @@ def main(argv):
         checkpoint_dir = cli.make_writable_dir(
             cli.user_path(FLAGS.checkpoint_dir) if FLAGS.checkpoint_dir else os.path.join(logdir, "checkpoints"),
             "checkpoint_dir")
-        run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config)
-    except Interrupted as e:
-        print(str(e), file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("stopped at once; run the same command to resume from the last checkpoint saved", file=sys.stderr)
-        return 130
+        state = RunState(steps, logdir, checkpoint_dir)
+        try:
+            # Held until this process ends: a second run on the folder is refused, naming this one.
+            checkpoints.FolderLock(checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
+        except checkpoints.CheckpointError as e:
+            raise cli.UsageError(str(e))
+        run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config, signals, state)
+    except interrupts.Interrupted as e:
+        print(state.stopped(e) if state else "{}: stopped; nothing was written".format(e), file=sys.stderr)
+        return e.exit_code
     except cli.UsageError as e:
         if FLAGS.verbose:
             raise

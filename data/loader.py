@@ -18,6 +18,7 @@ EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist")
 RAW_SUMS = "SHA256SUMS.raw"
 VALIDATION_SIZE = 5000
 NUM_CLASSES = 10
+IMAGE_SIZE = (28, 28)  # rows, cols: what the posts' networks take (784 inputs; conv4's 7x7 after two pools)
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -88,6 +89,12 @@ def _read_pair(data_dir, images_key, labels_key):
     images = idx.read_images(images_path)
     labels = idx.read_labels(labels_path)
     idx.check_pair(images, labels, images_path, labels_path)
+    if images.shape[1:] != IMAGE_SIZE:
+        raise idx.IdxError("{}: its images are {}x{} pixels; the posts' networks take MNIST's {}x{} (784 inputs): "
+                           "resize or pad them to {}x{} (MNIST itself centres each digit's 20x20 box in "
+                           "28x28)".format(images_path, *images.shape[1:], *IMAGE_SIZE, *IMAGE_SIZE))
+    if not len(images):
+        raise idx.IdxError("{}: holds no images; point --data_dir at a folder with some".format(images_path))
     return DataSet(_normalized(images), _one_hot(labels))
 
 
@@ -114,8 +121,9 @@ def load_mnist(data_dir=None, validation_size=VALIDATION_SIZE):
     train = _read_pair(data_dir, "train_images", "train_labels")
     test = _read_pair(data_dir, "test_images", "test_labels")
     if not 0 <= validation_size < len(train.images):
-        raise idx.IdxError("{}: holds {} training images, too few to split off {} for validation".format(
-            data_dir, len(train.images), validation_size))
+        raise idx.IdxError("{}: holds {} training images, too few to split off {} for validation and train on the "
+                           "rest; pass a --validation_size below {} (0 trains on them all)".format(
+                               data_dir, len(train.images), validation_size, len(train.images)))
     validation = DataSet(train.images[:validation_size], train.labels[:validation_size])
     train = DataSet(train.images[validation_size:], train.labels[validation_size:])
     return Datasets(train, validation, test)

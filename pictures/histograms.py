@@ -46,7 +46,21 @@ def save(path, named_values, meta):
     arrays = {"names": np.array([name for name, _ in named_values]), "meta": np.array(json.dumps(meta))}
     for name, values in named_values:
         arrays["counts_" + name], arrays["edges_" + name], arrays["stats_" + name] = histogram(values)
-    np.savez_compressed(path, **arrays)
+    _write_atomically(path, lambda f: np.savez_compressed(f, **arrays))
+
+
+def _write_atomically(path, write):
+    """write(file) into a temporary file beside path, then renamed over it: a full disk or a Ctrl-C
+    leaves the previous file whole, never a part of the new one."""
+    temp = "{}.tmp{}".format(path, os.getpid())
+    try:
+        with open(temp, "wb") as f:
+            write(f)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
 
 
 class Run:
@@ -138,6 +152,8 @@ def plot(runs, out_path):
             ax.text(0.0, 1.04, note, fontsize=7, transform=ax.transAxes)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
             ax.xaxis.get_offset_text().set_fontsize(7)
-    fig.savefig(out_path, dpi=DPI, format="png")
-    plt.close(fig)
+    try:
+        _write_atomically(out_path, lambda f: fig.savefig(f, dpi=DPI, format="png"))
+    finally:
+        plt.close(fig)
     return out_path
