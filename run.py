@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags
 
+from data import loader  # numpy only: its defaults are flag defaults
 from graphs import posts
 from programs import cli
 from session import precision
@@ -43,7 +44,7 @@ flags.DEFINE_integer("seed", 0, "Random seed for the weights (and --shuffle): th
 flags.DEFINE_bool("shuffle", False, "Shuffle the training set each epoch (the posts take batches in order).")
 flags.DEFINE_string("data_dir", None, "A folder with MNIST's four IDX files (gzipped or not, 28x28 images). "
                     "Default: the verified copy embedded in data/mnist/.")
-flags.DEFINE_integer("validation_size", 5000, "Training images split off for validation (and not trained on), as "
+flags.DEFINE_integer("validation_size", loader.VALIDATION_SIZE, "Training images split off for validation (and not trained on), as "
                      "TF's input_data did; 0 trains on all of a small --data_dir.", lower_bound=0)
 flags.DEFINE_string("logdir", None, "TensorBoard folder for this run. Default: runs/<net>-<init>-<time>.")
 flags.DEFINE_string("checkpoint_dir", None, "Where to save checkpoints; a run started again with the same folder "
@@ -68,7 +69,6 @@ if __name__ == "__main__":
 import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
 
 from data import idx  # noqa: E402
-from data import loader  # noqa: E402
 from graphs import model  # noqa: E402
 from session import checkpoints  # noqa: E402
 from session import events  # noqa: E402
