@@ -313,10 +313,11 @@ def main(argv):
         state = RunState(steps, logdir, checkpoint_dir)
         try:
             # Held until this process ends: a second run on the folder is refused, naming this one.
-            checkpoints.FolderLock(checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
+            lock = checkpoints.FolderLock(checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
         except checkpoints.CheckpointError as e:
             raise cli.UsageError(str(e))
         run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config, signals, state)
+        lock.release()
     except interrupts.Interrupted as e:
         print(state.stopped(e) if state else "{}: stopped; nothing was written".format(e), file=sys.stderr)
         return e.exit_code

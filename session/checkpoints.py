@@ -52,7 +52,8 @@ def _reason(error):
     lines = [l.strip() for l in str(text).splitlines()]
     said = [l for l in lines if l and not l.startswith(("Graph execution error", "Detected at node", "File ", "Node:",
                                                          "[[", "Original error", "Restoring from checkpoint failed", "Hint:"))]
-    return (said[-1] if said else type(error).__name__)[:200]
+    said = said[-1] if said else type(error).__name__
+    return "".join(c if c.isprintable() else "?" for c in said)[:200]  # a garbled file's bytes stay off the terminal
 
 
 def _is_leftover(name):

@@ -3,6 +3,7 @@ line and never trained over, a moved folder resumes, one run per folder, a full 
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,8 +103,8 @@ class FolderTest(tf.test.TestCase):
         self.assertIn('model_checkpoint_path: "model.ckpt-3"', index)
         self.assertNotIn(self.dir, index)
         self.assertEqual(sorted(n for n in os.listdir(self.dir) if n.startswith("model.ckpt")),
-                         ["model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index",
-                          "model.ckpt-3.data-00000-of-00001", "model.ckpt-3.index"])
+                         ["model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index", "model.ckpt-2.meta",
+                          "model.ckpt-3.data-00000-of-00001", "model.ckpt-3.index", "model.ckpt-3.meta"])
         with open(self._path("run.json")) as f:
             self.assertEqual(json.load(f), SETTINGS)
 
@@ -324,6 +325,128 @@ class LockTest(tf.test.TestCase):
         holder.kill()
         holder.communicate()
         checkpoints.FolderLock(folder, "me").release()
+
+
+def _run(args, env=None):
+    return testing.run_program("run.py", args, env=env)
+
+
+def _figures(stdout):
+    return [line for line in stdout.splitlines() if line.startswith(("Test ", "Cost:"))]
+
+
+class RunFolderTest(tf.test.TestCase):
+    """The same, end to end: what //:run does with a run folder (linear net, small random datasets)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = testing.random_mnist(tempfile.mkdtemp())  # 100 training images after the split
+
+    def _args(self, logdir, steps=2, *more):
+        return ["--net=linear", "--steps={}".format(steps), "--data_dir=" + self.data, "--logdir=" + logdir] + list(more)
+
+    def _error(self, result):
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        errors = [l for l in result.stderr.splitlines() if l.startswith("error")]
+        self.assertLen(errors, 1, result.stderr)
+        return errors[0]
+
+    def test_damaged_folder_is_reported_and_left_as_it_was(self):
+        logdir = self.create_tempdir().full_path
+        self.assertEqual(_run(self._args(logdir)).returncode, 0)
+        folder = os.path.join(logdir, "checkpoints")
+        with open(os.path.join(folder, "checkpoint"), "w") as f:
+            f.write("\x00garbage")
+        before = {n: open(os.path.join(folder, n), "rb").read() for n in os.listdir(folder) if n != "run.lock"}
+        result = _run(self._args(logdir, 4))
+        self.assertRegex(self._error(result), r"^error: the checkpoint index .* is garbled .*nothing was trained over: "
+                                              r"to resume from step 2")
+        self.assertNotIn("Cost:", result.stdout)
+        after = {n: open(os.path.join(folder, n), "rb").read() for n in os.listdir(folder) if n != "run.lock"}
+        self.assertEqual(after, before)
+
+    def test_moved_folder_resumes_from_its_new_place(self):
+        old = os.path.join(self.create_tempdir().full_path, "run")
+        self.assertEqual(_run(self._args(old)).returncode, 0)
+        new = os.path.join(self.create_tempdir().full_path, "moved")
+        shutil.move(old, new)
+        result = _run(self._args(new, 4))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Resuming at step 2 from {}".format(os.path.join(new, "checkpoints")), result.stdout)
+
+    def test_second_run_on_a_folder_is_refused_and_a_killed_runs_lock_is_not_stuck(self):
+        logdir = self.create_tempdir().full_path
+        argv, env = testing.python_command("run.py", ["--net=fc3", "--steps=1000000", "--print_every=100000",
+                                                      "--save_every=1000000", "--data_dir=" + self.data,
+                                                      "--logdir=" + logdir])
+        first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        try:
+            for line in first.stdout:
+                if line.startswith("Cost:"):
+                    break
+            refused = self._error(_run(["--net=fc3"] + self._args(logdir)[1:]))
+            self.assertRegex(refused, r"^error: another run is using {}: pid {} on \S+, started \S+: .*run.py "
+                                      r"--net=fc3 --steps=1000000 .*; wait for it to end".format(
+                                          re.escape(os.path.join(logdir, "checkpoints")), first.pid))
+        finally:
+            first.kill()  # SIGKILL: no handler runs, no checkpoint is saved, the lock file stays
+            first.communicate()
+        self.assertTrue(os.path.exists(os.path.join(logdir, "checkpoints", "run.lock")))
+        after = _run(["--net=fc3"] + self._args(logdir)[1:])
+        self.assertEqual(after.returncode, 0, after.stderr)
+        self.assertIn("Test Cost:", after.stdout)
+
+    def test_relative_checkpoint_dir_resolves_against_where_bazel_run_started(self):
+        start = self.create_tempdir().full_path
+        result = _run(["--net=linear", "--steps=2", "--data_dir=" + self.data, "--logdir=logs",
+                       "--checkpoint_dir=ckpt/here"], env={"BUILD_WORKING_DIRECTORY": start})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(os.path.exists(os.path.join(start, "ckpt", "here", "model.ckpt-2.index")))
+        self.assertFalse(os.path.exists(os.path.join(start, "logs", "checkpoints")))
+
+    def test_save_every_keeps_the_last_two(self):
+        logdir = self.create_tempdir().full_path
+        result = _run(self._args(logdir, 7, "--save_every=2"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        folder = os.path.join(logdir, "checkpoints")
+        # Saved at steps 2, 4, 6 and at the end (7); the two newest are kept, the index names the last.
+        self.assertEqual(sorted(n for n in os.listdir(folder) if n.endswith(".index")),
+                         ["model.ckpt-6.index", "model.ckpt-7.index"])
+        with open(os.path.join(folder, "checkpoint")) as f:
+            self.assertIn('model_checkpoint_path: "model.ckpt-7"', f.read())
+
+    def test_shuffle_across_a_resume_gives_the_figures_of_an_uninterrupted_run(self):
+        # 100 training images in batches of 40: epochs end inside batches, each epoch its own permutation.
+        more = ("--shuffle", "--seed=5", "--batch_size=40", "--print_every=1")
+        whole = _run(self._args(self.create_tempdir().full_path, 7, *more))
+        self.assertEqual(whole.returncode, 0, whole.stderr)
+        logdir = self.create_tempdir().full_path
+        first = _run(self._args(logdir, 3, *more))
+        self.assertEqual(first.returncode, 0, first.stderr)
+        resumed = _run(self._args(logdir, 7, *more))
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn("Resuming at step 3", resumed.stdout)
+        trained_first = [l for l in _figures(first.stdout) if l.startswith("Cost:")]
+        self.assertLen(trained_first, 3)
+        self.assertEqual(trained_first + _figures(resumed.stdout), _figures(whole.stdout))
+        unshuffled = _run(self._args(self.create_tempdir().full_path, 7, *more[1:]))
+        self.assertNotEqual(_figures(unshuffled.stdout), _figures(whole.stdout))
+
+    def test_another_data_folder_is_refused_naming_the_flag(self):
+        logdir = self.create_tempdir().full_path
+        self.assertEqual(_run(self._args(logdir)).returncode, 0)
+        other = testing.random_mnist(self.create_tempdir().full_path, seed=1)
+        result = _run(["--net=linear", "--steps=4", "--data_dir=" + other, "--logdir=" + logdir])
+        self.assertRegex(self._error(result), r"^error: the checkpoints in .* were trained on the data in {}; to "
+                                              r"resume, pass --data_dir={}".format(self.data, self.data))
+
+    def test_checkpoint_past_the_steps_asked_for(self):
+        logdir = self.create_tempdir().full_path
+        self.assertEqual(_run(self._args(logdir, 5)).returncode, 0)
+        self.assertRegex(self._error(_run(self._args(logdir, 3))),
+                         r"^error: the checkpoints in .* are of step 5, past --steps=3; pass --steps=5")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 import gzip
 import os
+import re
+import shlex
 import signal
 import subprocess
 
@@ -11,8 +13,8 @@ import tensorflow as tf
 from tests import testing
 
 
-def _run(args):
-    return testing.run_program("run.py", args)
+def _run(args, env=None):
+    return testing.run_program("run.py", args, env=env)
 
 
 def _figures(stdout):
@@ -21,9 +23,9 @@ def _figures(stdout):
 
 class BadDataTest(tf.test.TestCase):
 
-    def _fails_cleanly(self, data_dir, pattern):
+    def _fails_cleanly(self, data_dir, pattern, *more):
         result = _run(["--net=linear", "--steps=1", "--data_dir=" + data_dir,
-                       "--logdir=" + self.create_tempdir().full_path])
+                       "--logdir=" + self.create_tempdir().full_path] + list(more))
         self.assertEqual(result.returncode, 1, result.stderr)
         errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
         self.assertLen(errors, 1)
@@ -62,6 +64,45 @@ class BadDataTest(tf.test.TestCase):
         testing.write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), np.zeros(99))
         self._fails_cleanly(folder, r"t10k")
 
+    def test_images_of_another_size_name_what_differs(self):
+        for size in (32, 20):
+            folder = testing.random_mnist(self.create_tempdir().full_path, size=size)
+            self._fails_cleanly(folder, r"train-images-idx3-ubyte\.gz: its images are {0}x{0} pixels; the posts' "
+                                        r"networks take MNIST's 28x28".format(size))
+
+    def test_too_few_images_for_the_validation_split_says_which_flag_and_that_flag_works(self):
+        folder = testing.random_mnist(self.create_tempdir().full_path, train=300)
+        self._fails_cleanly(folder, r"holds 300 training images, too few to split off 5000 for validation .*"
+                                    r"pass a --validation_size below 300 \(0 trains on them all\)")
+        result = _run(["--net=linear", "--steps=4", "--validation_size=0", "--data_dir=" + folder,
+                       "--logdir=" + self.create_tempdir().full_path])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertLen(_figures(result.stdout), 2)
+
+    def test_no_test_images(self):
+        folder = testing.random_mnist(self.create_tempdir().full_path, test=0)
+        self._fails_cleanly(folder, r"t10k-images-idx3-ubyte\.gz: holds no images")
+
+    def test_batch_larger_than_the_training_set(self):
+        folder = testing.random_mnist(self.create_tempdir().full_path)  # 100 images left after the split
+        self._fails_cleanly(folder, r"--batch_size=101 is more than the 100 training images left after "
+                                    r"--validation_size=5000; choose at most 100", "--batch_size=101")
+
+    def test_data_dir_that_is_a_file(self):
+        path = os.path.join(self.create_tempdir().full_path, "mnist.gz")
+        open(path, "w").close()
+        self._fails_cleanly(path, r"--data_dir .*mnist.gz is not a folder")
+
+    def test_huge_test_batch_is_one_batch(self):
+        folder = testing.random_mnist(self.create_tempdir().full_path)
+        figures = []
+        for batch in ("--test_batch_size=7", "--test_batch_size=" + str(10 ** 15)):
+            result = _run(["--net=linear", "--steps=2", batch, "--data_dir=" + folder,
+                           "--logdir=" + self.create_tempdir().full_path])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            figures.append(_figures(result.stdout))
+        self.assertEqual(figures[0], figures[1])
+
     def test_missing_file_names_the_path(self):
         folder = testing.random_mnist(self.create_tempdir().full_path)
         os.remove(os.path.join(folder, "train-labels-idx1-ubyte.gz"))
@@ -72,7 +113,8 @@ class BadFlagsTest(tf.test.TestCase):
 
     def test_each_bad_flag_is_refused_before_anything_runs(self):
         # Each validator is checked in-process (tests/run_test.py); here, what a user sees, for a few.
-        for flag in ("--steps=-1", "--learning_rate=-0.1", "--save_every=0", "--net=vgg"):
+        for flag in ("--steps=-1", "--steps=0", "--learning_rate=-0.1", "--learning_rate=inf", "--save_every=0",
+                     "--seed=-1", "--seed=" + str(2 ** 31), "--validation_size=-5", "--net=vgg"):
             result = _run(["--net=linear", flag])
             self.assertEqual(result.returncode, 1, flag)
             errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
@@ -112,7 +154,31 @@ class DivergenceTest(tf.test.TestCase):
         self.assertNotIn("Traceback", result.stderr)
 
 
-class CheckpointTest(tf.test.TestCase):
+def _start(args):
+    """run.py started in the background, its output read line by line."""
+    argv, env = testing.python_command("run.py", args)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _signal_after(child, prefix, signum):
+    """Sends signum once the child has printed a line starting with prefix; returns (stdout, stderr)."""
+    for line in child.stdout:
+        if line.startswith(prefix):
+            child.send_signal(signum)
+            break
+    out, err = child.communicate(timeout=600)
+    return out, err
+
+
+def _one_error_line(test, stderr):
+    """The one line a signal ends a run with (beside progress lines and `SIGINT received: ...`)."""
+    test.assertNotIn("Traceback", stderr)
+    lines = [l for l in stderr.splitlines() if l.startswith(("SIGINT:", "SIGTERM:", "error"))]
+    test.assertLen(lines, 1, stderr)
+    return lines[0]
+
+
+class InterruptTest(tf.test.TestCase):
 
     ARGS = ["--net=fc3", "--steps=400", "--print_every=1", "--save_every=100000", "--seed=3"]
 
@@ -121,51 +187,88 @@ class CheckpointTest(tf.test.TestCase):
         self.assertEqual(whole.returncode, 0, whole.stderr)
 
         logdir = self.create_tempdir().full_path
-        argv, env = testing.python_command("run.py", self.ARGS + ["--logdir=" + logdir])
-        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        printed = 0
-        for line in child.stdout:
-            printed += line.startswith("Cost:")
-            if printed == 50:
-                child.send_signal(signal.SIGINT)
-                break
-        out, err = child.communicate(timeout=120)
-        self.assertEqual(child.returncode, 130, err)
-        self.assertRegex(err, r"stopped at step \d+ of 400; checkpoint saved in .*; to resume: bazel run //:run -- --net=fc3 "
-                              r".* --logdir=")
-        self.assertNotIn("Traceback", err)
+        out, err = _signal_after(_start(self.ARGS + ["--logdir=" + logdir]), "Cost:", signal.SIGINT)
+        said = _one_error_line(self, err)
         self.assertNotIn("Test Cost", out)
+        # Wherever the signal landed, the run says so, and the command it gives goes on from there.
+        stopped = re.match(r"SIGINT: stopped at step (\d+) of 400; checkpoint saved in (\S+); to resume: "
+                           r"bazel run //:run -- (.*)$", said)
+        if stopped is None:
+            stopped = re.match(r"SIGINT: stopped during the test pass; training is done and saved \(step (400) in "
+                               r"(\S+)\); to run the test: bazel run //:run -- (.*)$", said)
+        self.assertIsNotNone(stopped, said)
+        step, folder, command = int(stopped.group(1)), stopped.group(2), shlex.split(stopped.group(3))
+        self.assertTrue(os.path.exists(os.path.join(folder, "model.ckpt-{}.index".format(step))))
+        self.assertEqual(command, self.ARGS + ["--logdir=" + logdir])
 
-        resumed = _run(self.ARGS + ["--logdir=" + logdir])
+        resumed = _run(command)
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
-        self.assertRegex(resumed.stdout, r"Resuming at step \d+")
+        self.assertIn("Resuming at step {} from {}".format(step, folder), resumed.stdout)
         self.assertEqual(_figures(resumed.stdout), _figures(whole.stdout))
         # The resumed run printed only the steps it trained, and the same lines for them.
-        tail = resumed.stdout.split("\n", 2)[2]
-        self.assertIn(tail.split("Test Cost")[0], whole.stdout)
+        trained = resumed.stdout.split("Testing on")[0].split("\n", 2)[2]
+        self.assertIn(trained, whole.stdout)
+        self.assertEqual(trained.count("Cost:"), 400 - step)
 
-    def test_checkpoint_of_another_configuration_is_refused(self):
+    def test_sigterm_during_training_saves_where_it_stopped(self):
         logdir = self.create_tempdir().full_path
-        self.assertEqual(_run(["--net=linear", "--steps=2", "--logdir=" + logdir]).returncode, 0)
-        result = _run(["--net=fc3", "--steps=2", "--logdir=" + logdir])
-        self.assertEqual(result.returncode, 1)
-        self.assertRegex(result.stderr, r"error: the checkpoints in .* were written with --init=random_normal|"
-                                        r"error: the checkpoints in .* were written with .*--net=linear")
-        self.assertNotIn("Traceback", result.stderr)
+        out, err = _signal_after(_start(["--net=fc3", "--steps=100000", "--print_every=1", "--save_every=100000",
+                                         "--logdir=" + logdir]), "Cost:", signal.SIGTERM)
+        said = _one_error_line(self, err)
+        stopped = re.match(r"SIGTERM: stopped at step (\d+) of 100000; checkpoint saved in ", said)
+        self.assertIsNotNone(stopped, said)
+        self.assertEqual(sorted(n for n in os.listdir(os.path.join(logdir, "checkpoints")) if n.endswith(".index")),
+                         ["model.ckpt-{}.index".format(stopped.group(1))])
 
-    def test_damaged_checkpoint_is_reported_not_trained_over(self):
+    def test_sigterm_during_the_test_pass_then_the_rerun_goes_straight_to_the_test(self):
+        data = testing.random_mnist(self.create_tempdir().full_path, test=3000)
+        args = ["--net=conv4", "--steps=1", "--batch_size=10", "--data_dir=" + data]
+        whole = _run(args + ["--logdir=" + self.create_tempdir().full_path])
+        self.assertEqual(whole.returncode, 0, whole.stderr)
+
         logdir = self.create_tempdir().full_path
-        self.assertEqual(_run(["--net=linear", "--steps=2", "--logdir=" + logdir]).returncode, 0)
-        folder = os.path.join(logdir, "checkpoints")
-        for name in os.listdir(folder):
-            if name.startswith("model.ckpt") and ".data-" in name:
-                with open(os.path.join(folder, name), "r+b") as f:
-                    f.truncate(10)
-        result = _run(["--net=linear", "--steps=4", "--logdir=" + logdir])
-        self.assertEqual(result.returncode, 1)
-        self.assertRegex(result.stderr, r"error: checkpoint .*model.ckpt-2 is damaged")
-        self.assertNotIn("Traceback", result.stderr)
-        self.assertNotIn("Cost:", result.stdout)
+        child = _start(args + ["--logdir=" + logdir])
+        out, err = _signal_after(child, "Testing on", signal.SIGTERM)
+        self.assertEqual(child.returncode, 128 + signal.SIGTERM, err)
+        said = _one_error_line(self, err)
+        self.assertRegex(said, r"^SIGTERM: stopped during the test pass; training is done and saved \(step 1 in "
+                               r"\S+\); to run the test: bazel run //:run -- .*--logdir=")
+        self.assertNotIn("Test Cost", out)
+        self.assertTrue(os.path.exists(os.path.join(logdir, "checkpoints", "model.ckpt-1.index")))
+
+        rerun = _run(args + ["--logdir=" + logdir])
+        self.assertEqual(rerun.returncode, 0, rerun.stderr)
+        self.assertIn("Resuming at step 1 from {}: training is done, testing".format(
+            os.path.join(logdir, "checkpoints")), rerun.stdout)
+        self.assertNotIn("Cost:", rerun.stdout.split("Testing on")[0])
+        self.assertEqual(_figures(rerun.stdout), _figures(whole.stdout))
+
+    def test_second_ctrl_c_stops_at_once_and_says_what_is_saved(self):
+        logdir = self.create_tempdir().full_path
+        child = _start(["--net=fc3", "--steps=100000", "--print_every=1000", "--save_every=100000",
+                        "--logdir=" + logdir])
+        for line in child.stdout:
+            if line.startswith("Cost:"):  # training is under way
+                break
+        child.send_signal(signal.SIGINT)
+        for line in child.stderr:
+            if line.startswith("SIGINT received"):
+                break
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=600)
+        self.assertEqual(child.returncode, 130, err)
+        self.assertNotIn("Traceback", err)
+        said = [l for l in err.splitlines() if l.startswith("SIGINT:")]
+        self.assertLen(said, 1, err)
+        saved = sorted(n for n in os.listdir(os.path.join(logdir, "checkpoints")) if n.endswith(".index"))
+        # The second signal lands before the step's checkpoint is written, or (held back) right after it.
+        if saved:
+            self.assertRegex(said[0], r"^SIGINT: stopped (at once during training; the checkpoint of step \d+ .* is "
+                                      r"intact|at step \d+ of 100000; checkpoint saved in )")
+            self.assertIn("model.ckpt-{}.index".format(re.search(r"step (\d+)", said[0]).group(1)), saved)
+        else:
+            self.assertRegex(said[0], r"^SIGINT: stopped at once during training; no checkpoint was written yet; "
+                                      r"to resume: bazel run //:run -- ")
 
 
 if __name__ == "__main__":

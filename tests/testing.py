@@ -63,11 +63,12 @@ def write_idx(path, array, compress=None):
         f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
 
 
-def random_mnist(folder, train=5100, test=100, seed=0):
-    """A dataset in MNIST's IDX layout and file names that is not MNIST (random pixels and labels)."""
+def random_mnist(folder, train=5100, test=100, seed=0, size=28):
+    """A dataset in MNIST's IDX layout and file names that is not MNIST (random pixels and labels),
+    of size x size images."""
     rng = np.random.default_rng(seed)
     for prefix, n in (("train", train), ("t10k", test)):
-        write_idx(os.path.join(folder, prefix + "-images-idx3-ubyte.gz"), rng.integers(0, 256, (n, 28, 28)))
+        write_idx(os.path.join(folder, prefix + "-images-idx3-ubyte.gz"), rng.integers(0, 256, (n, size, size)))
         write_idx(os.path.join(folder, prefix + "-labels-idx1-ubyte.gz"), rng.integers(0, 10, n))
     return folder
 
