@@ -180,17 +180,14 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
                                  "to resume them, or choose another --checkpoint_dir".format(
                                      checkpoint_dir, start, steps, start))
         try:
-            with signals.critical():
-                writer = events.Writer(logdir, graph)
+            writer = events.Writer(logdir, graph, guard=signals.critical)
             try:
                 figures = _train_and_test(session, module, nodes, histograms, batches, data, saved, writer, start,
                                           steps, learning_rate, logdir, signals, state)
             except BaseException:
-                with signals.critical():  # what was written so far reaches the disk, even when stopped
-                    _close_quietly(writer)
+                _close_quietly(writer)  # what was written so far reaches the disk, even when stopped
                 raise
-            with signals.critical():
-                writer.close()
+            writer.close()
             return figures
         except events.WriteError as e:
             raise cli.UsageError("cannot write the TensorBoard events in {} ({}); {}; free some space and run the "

@@ -6,6 +6,7 @@ comes next. Writer gives every such failure to the main thread as one WriteError
 thread's traceback and log line off the terminal (the run's own error line says it).
 """
 
+import contextlib
 import logging
 import threading
 
@@ -37,22 +38,28 @@ def _reason(error):
 
 
 class Writer:
-    """A FileWriter (logdir, graph) whose calls raise WriteError instead of the thread's exception."""
+    """A FileWriter (logdir, graph) whose calls raise WriteError instead of the thread's exception.
+
+    guard: a context manager each call runs inside (run.py: interrupts.Signals.critical), so a signal
+    never interrupts the writer half way, e.g. holding its queue's lock.
+    """
 
     _quieted = False
 
-    def __init__(self, logdir, graph):
+    def __init__(self, logdir, graph, guard=contextlib.nullcontext):
         if not Writer._quieted:
             _quiet_thread_failures()
             Writer._quieted = True
         self.logdir = logdir
+        self._guard = guard
         self._writer = self._call(tf.compat.v1.summary.FileWriter, logdir, graph)
 
     def _call(self, method, *args):
-        try:
-            return method(*args)
-        except (RuntimeError, OSError, tf.errors.OpError) as e:
-            raise WriteError(_reason(e)) from e
+        with self._guard():
+            try:
+                return method(*args)
+            except (RuntimeError, OSError, tf.errors.OpError) as e:
+                raise WriteError(_reason(e)) from e
 
     def add_summary(self, *args):
         return self._call(self._writer.add_summary, *args)
