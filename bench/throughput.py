@@ -32,19 +32,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app
 from absl import flags
-import numpy as np
-import tensorflow as tf
 
-from data import loader
-from graphs import deps
-from graphs import model
-from graphs import posts
 from bench import peers
+from graphs import posts
 from programs import cli
 from session import precision as precisions
-from session import trainer
 
 FLAGS = flags.FLAGS
 
@@ -59,7 +52,7 @@ BATCH_SIZE = peers.BATCH_SIZE  # run.py's --batch_size default, the posts' batch
 TEST_BATCH_SIZE = 1000  # run.py's --test_batch_size default
 PEAK_SIZES = (2048, 3072)  # both near the top of the curve here; smaller ones read low
 
-flags.DEFINE_enum("net", "conv4", sorted(model.NETS), "Network to measure.")
+flags.DEFINE_enum("net", "conv4", sorted(posts.NETS), "Network to measure.")
 flags.DEFINE_integer("repeats", 5, "Timed repeats; each figure is their median.", lower_bound=1)
 flags.DEFINE_integer("steps", None, "Training steps per repeat. Default: conv4 20, fc3 200, linear 1000.",
                      lower_bound=1)
@@ -93,6 +86,17 @@ def find_program(name):
 flags.register_validator("torch_python", lambda name: name is None or find_program(name) is not None,
                          "is not an executable file; give the path of a Python interpreter with torch "
                          "installed")
+
+if __name__ == "__main__":
+    cli.parse_command_line()  # before TensorFlow is imported: a bad flag or --help answers at once
+
+import numpy as np  # noqa: E402  (the imports from here on load TensorFlow)
+import tensorflow as tf  # noqa: E402
+
+from data import loader  # noqa: E402
+from graphs import deps  # noqa: E402
+from graphs import model  # noqa: E402
+from session import trainer  # noqa: E402
 
 
 def net_defaults(net, steps=None, warmup=None, test_images=None):
@@ -484,8 +488,7 @@ def main(argv):
 
 
 def benchmark(argv):
-    if cli.unexpected_arguments(argv):
-        return 2
+    del argv  # cli.run_app has refused any extra argument
     net, precision = FLAGS.net, FLAGS.precision
     steps, warmup, test_images = net_defaults(net, FLAGS.steps, FLAGS.warmup, FLAGS.test_images)
     if FLAGS._keras_worker:
@@ -544,4 +547,4 @@ def benchmark(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=cli.parse_flags)
+    cli.run_app(main)

@@ -15,9 +15,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
+from graphs import posts
 from graphs import sessions
 
-EXAMPLE_NAMES = ("valid", "edges", "same", "stride", "depth_in", "depth_out", "max_pool")
+EXAMPLE_NAMES = posts.CONVOLUTION_EXAMPLES
 PADDINGS = ("SAME", "VALID")
 
 # Pixel values of the edge example: far apart, so edge responses are obviously large next to the zeroes

@@ -10,24 +10,29 @@ import textwrap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app
 from absl import flags
-import matplotlib
 
-matplotlib.use("Agg")  # Files only: no display is needed, or wanted, on a build machine.
-
-import matplotlib.pyplot as plt
-import numpy as np
-
+from graphs import posts
 from programs import cli
-from graphs import convolutions
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("example", "all", ["all"] + list(convolutions.EXAMPLE_NAMES), "Which LTFN 4 example to show.")
+flags.DEFINE_enum("example", "all", ["all"] + list(posts.CONVOLUTION_EXAMPLES), "Which LTFN 4 example to show.")
 flags.DEFINE_integer("seed", 0, "Seed for the random inputs and filters; the same seed shows the same numbers.",
                      lower_bound=0)
 flags.DEFINE_string("png", "", "Also draw each example into <example>.png in this folder (created if missing).")
+
+if __name__ == "__main__":
+    cli.parse_command_line()  # before TensorFlow is imported (graphs/convolutions.py): --help answers at once
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # Files only: no display is needed, or wanted, on a build machine.
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from graphs import convolutions  # noqa: E402
 
 
 def format_cells(grid):
@@ -170,16 +175,15 @@ def run(example="all", seed=0, png=""):
                     raise cli.UsageError("cannot write {} ({})".format(path, e.strerror or e))
                 print("Wrote {}\n".format(path))
     except cli.UsageError as e:
-        print("convolutions: {}".format(e), file=sys.stderr)
+        print("error: {}".format(e), file=sys.stderr)
         return 1
     return 0
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError("unexpected arguments: {}".format(" ".join(argv[1:])))
+    del argv  # cli.run_app has refused any extra argument
     return run(FLAGS.example, FLAGS.seed, FLAGS.png)
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=cli.parse_flags)
+    cli.run_app(main)

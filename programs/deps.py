@@ -21,21 +21,14 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app
 from absl import flags
-import tensorflow as tf
 
-from data import idx
-from data import loader
-from graphs import deps
-from graphs import initializers
-from graphs import model
 from graphs import posts
 from programs import cli
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("net", "conv4", sorted(model.NETS), "Network: linear (LTFN 1-2), fc3 (LTFN 3), conv4 (LTFN 5-6).")
+flags.DEFINE_enum("net", "conv4", sorted(posts.NETS), "Network: linear (LTFN 1-2), fc3 (LTFN 3), conv4 (LTFN 5-6).")
 flags.DEFINE_list("fetch", ["logits"], "What to pass to session.run: logits, cost, optimizer, accuracy, "
                   "predictions, or any op/tensor name; comma-separated for several.")
 flags.DEFINE_list("feed", None, "What to feed. Default: exactly the placeholders the fetch needs. Listing "
@@ -47,10 +40,19 @@ flags.DEFINE_string("dot", None, "Write the graph, collapsed by top-level scope,
                     "fetched sub-graph in orange; also SVG and PNG beside it if `dot` is installed.")
 flags.DEFINE_bool("grappler", False, "Trace with TensorFlow's default graph rewrites (Grappler) on. Off by "
                   "default, so the trace can be compared node by node with the GraphDef.")
-flags.DEFINE_enum("init", None, list(initializers.INITS), "Weight initialization. Default: the post's for --net.")
+flags.DEFINE_enum("init", None, list(posts.INITS), "Weight initialization. Default: the post's for --net.")
 flags.DEFINE_float("learning_rate", None, "Learning rate baked into `optimizer`. Default: the post's.")
 flags.DEFINE_integer("seed", 0, "Random seed for the weights.")
 flags.DEFINE_string("data_dir", None, "A folder with MNIST's IDX files. Default: the embedded copy.")
+
+if __name__ == "__main__":
+    cli.parse_command_line()  # before TensorFlow is imported: a bad flag or --help answers at once
+
+import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
+
+from data import idx  # noqa: E402
+from data import loader  # noqa: E402
+from graphs import deps  # noqa: E402
 
 
 def _list(names, limit=8):
@@ -216,10 +218,9 @@ def explain(net, fetches, feeds, batch, rewrites=False, shapes=False, dot_path=N
 
 
 def main(argv):
+    del argv  # cli.run_app has refused any extra argument
     # The posts are TF1 programs: graphs, placeholders and sessions, no eager execution.
     tf.compat.v1.disable_eager_execution()
-    if cli.unexpected_arguments(argv):
-        return 2
     try:
         return explain(FLAGS.net, FLAGS.fetch, FLAGS.feed, lambda: load_batch(FLAGS.batch), rewrites=FLAGS.grappler,
                        shapes=FLAGS.shapes, dot_path=cli.user_path(FLAGS.dot) if FLAGS.dot else None,
@@ -230,4 +231,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=cli.parse_flags)
+    cli.run_app(main)

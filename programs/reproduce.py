@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 
-from absl import app
 from absl import flags
 
 from graphs import posts
@@ -44,6 +43,7 @@ flags.DEFINE_list("rows", ROWS, "Rows to run, as net/init: " + ", ".join(ROWS) +
 flags.DEFINE_integer("seed", 0, "--seed passed to every run.")
 flags.DEFINE_string("results_dir", "results", "Where reproduce.json and reproduce.md go (relative to the workspace).")
 flags.DEFINE_bool("update_readme", True, "Replace the table between README.md's results markers.")
+flags.register_validator("rows", lambda rows: set(rows) <= set(ROWS), "each row must be one of " + ", ".join(ROWS))
 
 RUN_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run.py")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -137,11 +137,7 @@ def runnable(rows, read_cpu_flags=precisions.cpu_flags):
 
 
 def main(argv):
-    del argv
-    unknown = [row for row in FLAGS.rows if row not in ROWS]
-    if unknown:
-        print("error: unknown rows {}; choose from {}".format(", ".join(unknown), ", ".join(ROWS)), file=sys.stderr)
-        return 2
+    del argv  # cli.run_app has refused any extra argument, and the --rows validator any unknown row
     rows, refused = runnable(FLAGS.rows)
     if refused:
         row, why = next(iter(refused.items()))
@@ -185,4 +181,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=cli.parse_flags)
+    cli.run_app(main)

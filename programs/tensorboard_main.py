@@ -6,6 +6,8 @@ as they are (e.g. --reload_interval=5). Named tensorboard_main.py, not tensorboa
 does not shadow the tensorboard package it starts.
 """
 
+import contextlib
+import io
 import os
 import sys
 
@@ -51,11 +53,19 @@ def main(argv=None):
 
     main_lib.global_init()
     board = program.TensorBoard(plugins=default.get_plugins())
+    refusal = io.StringIO()  # what TensorBoard's own argparse says when it refuses an argument
     try:
-        board.configure(argv=tb_argv)
+        with contextlib.redirect_stderr(refusal):
+            board.configure(argv=tb_argv)
     except base_plugin.FlagsError as e:
         print("error: {}".format(e), file=sys.stderr)
         return 1
+    except SystemExit:
+        # Its usage text, then `tensorboard: error: ...` (e.g. an extra argument): that last line alone.
+        lines = refusal.getvalue().strip().splitlines() or ["TensorBoard refused its arguments"]
+        print("error: {}; see --help".format(lines[-1].replace("tensorboard: error: ", "")), file=sys.stderr)
+        return 1
+    sys.stderr.write(refusal.getvalue())  # anything else it said, as it said it
     print("Serving {} (Ctrl+C to stop)".format(tb_argv[2]), flush=True)
     return 0 if board.main() == 0 else 1
 

@@ -244,7 +244,7 @@ class AppTest(tf.test.TestCase):
         code, _, err = _run_quietly(example="valid", png=os.path.join(not_a_folder, "figures"))
         self.assertEqual(code, 1)
         self.assertEqual(len(err.strip().splitlines()), 1)
-        self.assertStartsWith(err, "convolutions: --png ")
+        self.assertStartsWith(err, "error: --png ")
 
     def test_bad_png_folder_exits_1_without_traceback(self):
         not_a_folder = self.create_tempfile("file").full_path
@@ -254,7 +254,7 @@ class AppTest(tf.test.TestCase):
                                 capture_output=True, text=True, env=env, timeout=120, check=False)
         self.assertEqual(result.returncode, 1, msg=result.stderr)
         self.assertNotIn("Traceback", result.stderr)
-        ours = [line for line in result.stderr.splitlines() if line.startswith("convolutions:")]
+        ours = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         self.assertLen(ours, 1)
         self.assertIn("cannot be created (Not a directory)", ours[0])
 
