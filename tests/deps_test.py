@@ -14,6 +14,7 @@ import tensorflow as tf
 from data import loader
 from graphs import deps
 from graphs import model
+from tests import testing
 
 tf.compat.v1.disable_eager_execution()
 
@@ -224,6 +225,51 @@ class DotTest(tf.test.TestCase):
         open(blocker, "w").close()
         with self.assertRaisesRegex(deps.DepsError, r"^--dot .* cannot be written"):
             deps.write_dot(deps.to_dot(graph, p), os.path.join(blocker, "g.dot"))
+
+
+class CommandLineTest(tf.test.TestCase):
+    """`bazel run //:deps` end to end (programs/deps.py started as a script, on the embedded MNIST)."""
+
+    def _deps(self, *args):
+        result = testing.run_program("programs/deps.py", ["--net=linear"] + list(args))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("UNEXPLAINED", result.stdout + result.stderr)
+        return result.stdout
+
+    def _shape_rows(self, stdout):
+        """{node: (static shape, run shape)} from the --shapes table."""
+        rows = {}
+        for line in stdout.split("the shape a batch of")[1].splitlines()[2:]:
+            match = re.match(r"^  (\S+) +\S+ +(\(.*?\)) +(\(.*?\))$", line)
+            if match:
+                rows[match.group(1)] = match.group(2, 3)
+        return rows
+
+    def test_feeding_too_little_shows_tensorflows_error_and_why_with_exit_0(self):
+        stdout = self._deps("--fetch=cost", "--feed=input")
+        self.assertIn("NOT fed: labels", stdout)
+        self.assertIn("Ran it: TensorFlow raised InvalidArgumentError: You must feed a value for placeholder "
+                      "tensor 'labels'", stdout)
+        self.assertRegex(stdout, r"Why: cost depends on labels through .*softmax_cross_entropy_with_logits")
+
+    def test_optimizer_with_a_batch_of_7_runs_the_gradients_but_not_the_cost_node(self):
+        stdout = self._deps("--fetch=optimizer", "--batch=7", "--shapes")
+        self.assertIn("Verified: one traced run (FULL_TRACE, batch of 7;", stdout)
+        self.assertRegex(stdout, r"= (\d+) of \1 predicted nodes accounted for; 0 unexplained")
+        rows = self._shape_rows(stdout)
+        self.assertEqual(rows["input"], ("(?, 784)", "(7, 784)"))
+        self.assertEqual(rows["gradients/layer1/MatMul_grad/MatMul_1"], ("(784, 10)", "(784, 10)"))
+        self.assertIn("cost/softmax_cross_entropy_with_logits:0", rows)
+        # The mean that is `cost` itself does not run: its gradient needs only its input's shape.
+        self.assertNotIn("cost", rows)
+        self.assertTrue(any(name.startswith("gradients/cost_grad/") for name in rows))
+
+    def test_grappler_traces_with_the_rewrites_and_accounts_for_every_node(self):
+        stdout = self._deps("--fetch=logits", "--grappler")
+        self.assertIn("TensorFlow's default graph rewrites ON (--grappler)", stdout)
+        self.assertRegex(stdout, r"= (\d+) of \1 predicted nodes accounted for; 0 unexplained")
+        # With the rewrites on, the matmul is fused into the bias add and reported as such.
+        self.assertRegex(stdout, r"layer1/MatMul into layer1/layer1_linear \(_\w*Fused\w*\)")
 
 
 if __name__ == "__main__":

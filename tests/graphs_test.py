@@ -1,5 +1,7 @@
 """The posts' networks (LTFN 1-6): shapes, names, initializers, and what test inference runs."""
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -22,6 +24,18 @@ def _build(net, init="variance_scaling", learning_rate=0.01, seed=0):
     session = tf.compat.v1.Session(graph=graph)
     session.run(init_op)
     return graph, nodes, session
+
+
+class _RecordingSession:
+    """A session that records what each run() fetched and which tensors it fed, then runs it."""
+
+    def __init__(self, session):
+        self.session = session
+        self.calls = []
+
+    def run(self, fetches, feed_dict=None, **kwargs):
+        self.calls.append((fetches, list(feed_dict or {})))
+        return self.session.run(fetches, feed_dict, **kwargs)
 
 
 def _fake_data(n, input_shape, seed=0):
@@ -112,6 +126,40 @@ class NetworksTest(tf.test.TestCase):
                 self.assertTrue(np.isfinite(cost))
                 self.assertBetween(accuracy, 0.0, 1.0)
             session.close()
+
+
+class PostsDefaultsTest(tf.test.TestCase):
+    """The settings //:run uses when --init, --steps and --learning_rate are not given, as the posts
+    and the README's `//:run` flags table state them."""
+
+    # (init, steps, learning rate) per net: LTFN 1-2, LTFN 3, LTFN 5-6 (README "Learning rates the posts leave unsaid").
+    POSTS = {"linear": ("random_normal", 2000, 0.01), "fc3": ("random_normal", 5000, 0.0001),
+             "conv4": ("variance_scaling", 5000, 0.001)}
+
+    def _readme_row(self, flag):
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+        with open(path, encoding="utf-8") as f:
+            rows = [line for line in f if line.startswith("| `--{}` |".format(flag))]
+        self.assertLen(rows, 1, flag)
+        return rows[0]
+
+    def test_defaults_are_the_posts(self):
+        for net, (init, steps, learning_rate) in self.POSTS.items():
+            self.assertEqual(posts.DEFAULT_INIT[net], init)
+            self.assertEqual(posts.settings(net, init), posts.Settings(learning_rate=learning_rate, steps=steps))
+        # LTFN 5's ConvNet with random_normal weights: 0.0001 kills every ReLU, 0.000001 keeps the post's regime.
+        self.assertEqual(posts.settings("conv4", "random_normal").learning_rate, 0.000001)
+
+    def test_the_readme_flags_table_states_them(self):
+        steps_row, rate_row, init_row = (self._readme_row(f) for f in ("steps", "learning_rate", "init"))
+        for net in posts.NETS:
+            init = posts.DEFAULT_INIT[net]
+            settings = posts.settings(net, init)
+            self.assertRegex(steps_row, r" {} {:,}[;| ]".format(net, settings.steps))
+            self.assertIn(" {} {}".format(net, np.format_float_positional(settings.learning_rate)), rate_row)
+            self.assertIn(" {} `{}`".format(net, init), init_row)
+        self.assertIn("conv4 with `random_normal` {}".format(
+            np.format_float_positional(posts.settings("conv4", "random_normal").learning_rate)), rate_row)
 
 
 class SessionsTest(tf.test.TestCase):
@@ -219,14 +267,31 @@ class TestInferenceTest(tf.test.TestCase):
             session.run(nodes.cost, {nodes.input: _fake_data(3, (28, 28, 1)).images})
         session.close()
 
-    def test_evaluation_changes_no_weight(self):
+    def test_evaluation_fetches_only_logits_and_changes_no_weight(self):
         graph, nodes, session = _build("conv4")
         with graph.as_default():
             variables = tf.compat.v1.global_variables()
         before = session.run(variables)
-        trainer.evaluate(session, nodes, _fake_data(50, (784,)), 16, (28, 28, 1))
+        recorder = _RecordingSession(session)
+        trainer.evaluate(recorder, nodes, _fake_data(50, (784,)), 16, (28, 28, 1))
+        # What evaluate asked of the session: logits alone, input alone fed, in batches of 16 (16, 16, 16, 2).
+        self.assertEqual([fetches for fetches, _ in recorder.calls], [nodes.logits] * 4)
+        self.assertEqual([feeds for _, feeds in recorder.calls], [[nodes.input]] * 4)
         for b, a in zip(before, session.run(variables)):
             self.assertAllEqual(a, b)
+        session.close()
+
+    def test_the_recorder_would_see_an_optimizer_run(self):
+        # The check above could fail: a session.run of the optimizer is recorded, and it changes weights.
+        graph, nodes, session = _build("linear", init="random_normal")
+        data = _fake_data(10, (784,))
+        with graph.as_default():
+            weights = tf.compat.v1.global_variables()[0]
+        before = session.run(weights)
+        recorder = _RecordingSession(session)
+        recorder.run(nodes.optimizer, {nodes.input: data.images, nodes.labels: data.labels})
+        self.assertEqual(recorder.calls, [(nodes.optimizer, [nodes.input, nodes.labels])])
+        self.assertNotAllEqual(session.run(weights), before)
         session.close()
 
     def test_uneven_batches_give_the_figures_of_one_big_batch(self):
@@ -277,11 +342,27 @@ class TrainingTest(tf.test.TestCase):
         session.close()
 
     def test_non_finite_cost_stops_training_at_that_step(self):
-        _, nodes, session = _build("linear", init="random_normal", learning_rate=1e38)
         data = _fake_data(100, (784,))
+        # The same run step by step, by hand: the first step whose cost is not finite.
+        _, nodes, session = _build("linear", init="random_normal", learning_rate=1e38)
+        batches = trainer.Batches(data, 100, (784,))
+        costs = []
+        for step in range(50):
+            images, labels = batches(step)
+            _, cost = session.run([nodes.optimizer, nodes.cost], {nodes.input: images, nodes.labels: labels})
+            costs.append(cost)
+            if not np.isfinite(cost):
+                break
+        session.close()
+        first = len(costs) - 1
+        self.assertFalse(np.isfinite(costs[first]))
+        self.assertGreater(first, 0)  # the initial weights give a finite cost; the updates blow it up
+        _, nodes, session = _build("linear", init="random_normal", learning_rate=1e38)
         with self.assertRaises(trainer.DivergedError) as raised:
             trainer.train(session, nodes, trainer.Batches(data, 100, (784,)), 50, print_every=100)
-        self.assertGreater(raised.exception.step, 0)
+        self.assertEqual(raised.exception.step, first)
+        self.assertFalse(np.isfinite(raised.exception.cost))
+        self.assertIn("at step {}".format(first), str(raised.exception))
         session.close()
 
 

@@ -3,7 +3,6 @@
 import gzip
 import math
 import struct
-import time
 import tracemalloc
 
 from absl.testing import absltest
@@ -156,14 +155,11 @@ class IdxTest(absltest.TestCase):
         for path in [self.write("liar", data),
                      self.write("liar.gz", _gz(data))]:
             tracemalloc.start()
-            start = time.monotonic()
             try:
                 self.assertIdxError(path, "promises", "bytes")
-                elapsed = time.monotonic() - start
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
-            self.assertLess(elapsed, 1.0)
             self.assertLess(peak, 1 << 20)
 
     def test_lying_header_below_limit_does_not_allocate(self):

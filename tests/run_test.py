@@ -8,6 +8,7 @@ import sys
 from absl import flags
 import tensorflow as tf
 
+from graphs import posts
 from programs import cli
 import run
 from tests import testing
@@ -172,13 +173,30 @@ class EndToEndTest(tf.test.TestCase):
         self.assertRegex(result.stdout, r"Test Cost: [0-9.]+\nTest accuracy: [0-9.]+ %")
         self.assertTrue(os.listdir(os.path.join(start, "runs", "e2e")))
 
-    def test_a_seeded_run_repeats_exactly(self):
-        args = ["--net=fc3", "--steps=4", "--print_every=2", "--seed=7"]
-        first, second = [_run(args + ["--logdir=" + self.create_tempdir().full_path]) for _ in range(2)]
-        self.assertEqual(first.returncode, 0, first.stderr)
-        figures = [[l for l in r.stdout.splitlines() if "Cost: " in l or "ccuracy: " in l] for r in (first, second)]
+    def test_the_same_seed_repeats_a_run_exactly_and_another_seed_changes_it(self):
+        args = ["--net=fc3", "--steps=4", "--print_every=2"]
+        runs = [_run(args + ["--seed=" + seed, "--logdir=" + self.create_tempdir().full_path])
+                for seed in ("7", "7", "8")]
+        figures = []
+        for result in runs:
+            self.assertEqual(result.returncode, 0, result.stderr)
+            figures.append([l for l in result.stdout.splitlines() if "Cost: " in l or "ccuracy: " in l])
         self.assertLen(figures[0], 6)
         self.assertEqual(figures[0], figures[1])
+        # Every cost line differs: another seed draws other weights (the batches are the same, in order).
+        for a, b in zip(figures[0], figures[2]):
+            if "Cost: " in a:
+                self.assertNotEqual(a, b)
+
+    def test_linear_with_the_posts_defaults_lands_in_its_band_on_mnist(self):
+        # LTFN 1-2: the single layer, random_normal, 2,000 steps at 0.01, on the embedded MNIST (seconds).
+        result = _run(["--net=linear", "--print_every=1000", "--logdir=" + self.create_tempdir().full_path])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Training linear (random_normal) for 2000 steps, batch 100, learning rate 0.01,", result.stdout)
+        cost = float(re.search(r"^Test Cost: (\S+)$", result.stdout, re.M).group(1))
+        accuracy = float(re.search(r"^Test accuracy: (\S+) %$", result.stdout, re.M).group(1))
+        self.assertTrue(posts.in_band("linear", "random_normal", cost, accuracy), (cost, accuracy))
+        self.assertBetween(accuracy, 50.0, 70.0)  # the band README states for this row
 
     def test_bad_flag_is_one_line_without_traceback(self):
         result = _run(["--net=linear", "--steps=-5"])
