@@ -11,14 +11,10 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf
-
 from data import digits
 from data import idx
 from data import loader
 from programs import cli
-from session import restore
-from session import trainer
 
 TOP = 3
 
@@ -45,6 +41,19 @@ def parse(argv):
     if not args.test_index and not args.image:
         raise cli.UsageError("nothing to predict: give --test_index=0,7,42 and/or --image=PATH[,PATH...]")
     return args
+
+
+if __name__ == "__main__":
+    try:
+        parse(sys.argv[1:])  # a mistyped command line or --help answers before TensorFlow is imported
+    except cli.UsageError as e:
+        print("error: {}".format(e), file=sys.stderr)
+        sys.exit(1)
+
+import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
+
+from session import restore  # noqa: E402
+from session import trainer  # noqa: E402
 
 
 def inputs(args):

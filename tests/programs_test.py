@@ -16,6 +16,7 @@ ABSL_PROGRAMS = (
     ("programs/convolutions.py", "--example=nope", r"^error: flag --example=nope: value should be one of .*"),
     ("programs/deps.py", "--batch=0", r"^error: flag --batch=0: 0 is not a positive integer; see --help$"),
     ("programs/reproduce.py", "--rows=conv4/nope", r"^error: flag --rows=.*each row must be one of linear/"),
+    ("programs/pitfalls.py", "--list=maybe", r"^error: flag --list=maybe: .*Non-boolean argument.*; see --help$"),
     ("bench/throughput.py", "--repeats=0", r"^error: flag --repeats=0: 0 is not a positive integer; see --help$"),
 )
 
@@ -74,6 +75,15 @@ class ArgparseProgramsTest(absltest.TestCase):
         folder = self.create_tempdir().full_path
         result = testing.run_program("programs/report.py", [folder])
         self.assertIn(folder, self._one_error_line(result))
+
+    def test_predict_refuses_an_unknown_flag_and_a_missing_input_before_importing_tensorflow(self):
+        for args, error in ((["--run=runs/a", "--test_index=0", "--no_such_flag"],
+                             "error: unrecognized arguments: --no_such_flag"),
+                            (["--run=runs/a"], "error: nothing to predict: give --test_index=0,7,42 and/or "
+                                               "--image=PATH[,PATH...]")):
+            result, imported = testing.run_watching_imports("programs/predict.py", args)
+            self.assertEqual(self._one_error_line(result), error)
+            self.assertEqual(imported, [])
 
     def test_tensorboard_refuses_a_bad_port_before_importing_tensorboard(self):
         folder = self.create_tempdir().full_path
