@@ -116,7 +116,8 @@ class Progress:
             # The first step of a session is slow (graph setup): the rate is measured from after it.
             self._mark = (now, step + 1)
             self._last_draw = now
-        elif now - self._mark[0] >= self.rate_window:
+        elif now - self._mark[0] >= self.rate_window or (printed and not self.rate and now > self._mark[0]):
+            # (A printed step before the first full window, e.g. a fast net: the rate so far, not "?".)
             self.rate = (step + 1 - self._mark[1]) * self.batch_size / (now - self._mark[0])
             self._mark = (now, step + 1)
         if self.tty:

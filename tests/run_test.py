@@ -123,6 +123,15 @@ class ProgressTest(tf.test.TestCase):
                          ["step 0/10  ? images/s  ETA ?  cost 10", "step 3/10  200 images/s  ETA 0:00:03  cost 7"])
         self.assertNotIn("\r", stream.getvalue())
 
+    def test_a_printed_step_before_a_full_rate_window_still_has_a_rate(self):
+        progress, stream = self._progress(tty=False)
+        progress.step(0, 3.0, printed=True)
+        for step in (1, 2):
+            self.now = 0.1 * step
+            progress.step(step, 2.0, printed=step == 2)
+        # Steps 1 and 2 (200 images) in 0.2 s since step 0.
+        self.assertEqual(stream.getvalue().splitlines()[-1], "step 2/10  1000 images/s  ETA 0:00:01  cost 2")
+
 
 class FirstContactTest(tf.test.TestCase):
     """Issue 12: a bad command line answers at once, and a run opens without TensorFlow's noise."""
