@@ -12,7 +12,7 @@ from tests import testing
 # (script, a bad flag value, the error it gives) for the absl programs, whose flags are checked before
 # anything is imported.
 ABSL_PROGRAMS = (
-    ("run.py", "--steps=-1", r"^error: flag --steps=-1: -1 is not a non-negative integer; see --help$"),
+    ("run.py", "--steps=-1", r"^error: flag --steps=-1: -1 is not a positive integer; see --help$"),
     ("programs/convolutions.py", "--example=nope", r"^error: flag --example=nope: value should be one of .*"),
     ("programs/deps.py", "--batch=0", r"^error: flag --batch=0: 0 is not a positive integer; see --help$"),
     ("programs/reproduce.py", "--rows=conv4/nope", r"^error: flag --rows=.*each row must be one of linear/"),

@@ -151,7 +151,7 @@ class FirstContactTest(tf.test.TestCase):
                 self.assertIn("--learning_rate", result.stdout)
 
     def test_a_good_command_line_does_import_tensorflow(self):
-        result, imported = testing.run_watching_imports("run.py", ["--net=linear", "--steps=0", "--test_batch_size=5000",
+        result, imported = testing.run_watching_imports("run.py", ["--net=linear", "--steps=1", "--test_batch_size=5000",
                                                                    "--logdir=" + self.create_tempdir().full_path])
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(imported, ["tensorflow"])
