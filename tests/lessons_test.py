@@ -197,7 +197,9 @@ class ProgramTest(absltest.TestCase):
             self.assertTrue(url.startswith("http://127.0.0.1:{}/lab?token=".format(port)), lines)
             token = url.split("token=")[1]
             contents = None
-            deadline = time.time() + 120
+            # Generous, as tensorboard_test's: a loaded machine can take minutes to start Jupyter; the loop
+            # ends as soon as it answers, the deadline only stops waiting for a server that never does.
+            deadline = time.time() + 600
             while contents is None and time.time() < deadline:
                 try:
                     with urllib.request.urlopen("http://127.0.0.1:{}/api/contents?token={}".format(port, token),
