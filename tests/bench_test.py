@@ -203,7 +203,7 @@ class CommandTest(tf.test.TestCase):
     def run_command(self, *flags):
         return subprocess.run(
             [sys.executable, throughput.__file__, "--net=linear", "--repeats=2", "--steps=3", "--warmup=1",
-             "--test_images=1000"] + list(flags), capture_output=True, text=True, timeout=240,
+             "--test_images=1000"] + list(flags), capture_output=True, text=True, timeout=600,
             env=dict(throughput.peer_env(), TF_CPP_MIN_LOG_LEVEL="2"))
 
     def test_whole_command_prints_every_line(self):
