@@ -221,8 +221,9 @@ class InterruptTest(tf.test.TestCase):
                          ["model.ckpt-{}.index".format(stopped.group(1))])
 
     def test_sigterm_during_the_test_pass_then_the_rerun_goes_straight_to_the_test(self):
-        data = testing.random_mnist(self.create_tempdir().full_path, test=3000)
-        args = ["--net=conv4", "--steps=1", "--batch_size=10", "--data_dir=" + data]
+        # A test pass of many small batches: it must still be running when the signal arrives.
+        data = testing.random_mnist(self.create_tempdir().full_path, test=6000)
+        args = ["--net=conv4", "--steps=1", "--batch_size=10", "--test_batch_size=10", "--data_dir=" + data]
         whole = _run(args + ["--logdir=" + self.create_tempdir().full_path])
         self.assertEqual(whole.returncode, 0, whole.stderr)
 
