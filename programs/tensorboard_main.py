@@ -7,8 +7,10 @@ does not shadow the tensorboard package it starts.
 """
 
 import contextlib
+import errno
 import io
 import os
+import socket
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,9 +41,27 @@ def tensorboard_argv(argv):
     return ["tensorboard", "--logdir", logdir, "--port", str(args.port)] + host + rest
 
 
+def check_port_free(tb_argv):
+    """cli.UsageError if the port asked for is taken: said before TensorBoard's start-up noise, not after it."""
+    port = int(tb_argv[tb_argv.index("--port") + 1])
+    host = tb_argv[tb_argv.index("--host") + 1] if "--host" in tb_argv else "0.0.0.0"
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as TensorBoard's server binds
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise cli.UsageError("port {} is in use (another TensorBoard?); stop it, or pass --port=N, or "
+                                     "--port=0 for any free port".format(port))
+            # Anything else (an unknown --host, say) is TensorBoard's to report.
+
+
 def main(argv=None):
     try:
         tb_argv = tensorboard_argv(sys.argv[1:] if argv is None else argv)
+        check_port_free(tb_argv)
     except cli.UsageError as e:
         print("error: {}".format(e), file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ import re
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -252,32 +253,37 @@ class RunLogsTest(tf.test.TestCase):
         self.assertFalse(os.path.exists(os.path.join(empty, "x.png")))
 
     def test_tensorboard_serves_the_runs_with_their_traces(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        argv, env = testing.python_command("programs/tensorboard_main.py", ["--logdir=runs", "--port={}".format(port)],
-                            env={"BUILD_WORKING_DIRECTORY": self.start})
+        # --port=0: TensorBoard binds a port the kernel chooses and prints its URL. A port picked here
+        # and released could be taken by another test before TensorBoard binds it (seen once in CI).
+        argv, env = testing.python_command("programs/tensorboard_main.py", ["--logdir=runs", "--port=0"],
+                                           env={"BUILD_WORKING_DIRECTORY": self.start})
         server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        said = []  # every line the server printed, read as it prints them
+        reader = threading.Thread(target=lambda: said.extend(server.stdout), daemon=True)
+        reader.start()
         try:
             # Generous: on a loaded machine importing TensorFlow alone can take a minute. The loop ends as
             # soon as the runs are served; the deadline only stops a server that never serves them.
-            deadline, info = time.monotonic() + 600, ""
+            deadline, info, url = time.monotonic() + 600, "", None
             while time.monotonic() < deadline and "train_step_0" not in info:
-                self.assertIsNone(server.poll(), "TensorBoard exited")
-                try:
-                    with urllib.request.urlopen("http://127.0.0.1:{}/".format(port), timeout=2) as page:
-                        self.assertEqual(page.status, 200)
-                    with urllib.request.urlopen(
-                            "http://127.0.0.1:{}/data/plugin/graphs/info".format(port), timeout=2) as page:
-                        info = page.read().decode()
-                except (urllib.error.URLError, ConnectionError, socket.timeout):
-                    pass
+                self.assertIsNone(server.poll(), "TensorBoard exited; it said:\n" + "".join(said))
+                url = url or next((m.group(0) for m in map(re.compile(r"http://127\.0\.0\.1:\d+/").search, said)
+                                   if m), None)
+                if url:
+                    try:
+                        with urllib.request.urlopen(url, timeout=2) as page:
+                            self.assertEqual(page.status, 200)
+                        with urllib.request.urlopen(url + "data/plugin/graphs/info", timeout=2) as page:
+                            info = page.read().decode()
+                    except (urllib.error.URLError, ConnectionError, socket.timeout):
+                        pass
                 time.sleep(0.5)
-            self.assertIn("train_step_0", info)
+            self.assertIn("train_step_0", info, "".join(said))
             self.assertIn("test_step", info)
         finally:
             server.terminate()
-            server.communicate(timeout=30)
+            server.wait(timeout=30)
+            reader.join(timeout=30)
 
 
 class TensorBoardArgumentsTest(tf.test.TestCase):
@@ -311,6 +317,18 @@ class TensorBoardArgumentsTest(tf.test.TestCase):
         self.assertLen(stderr.getvalue().splitlines(), 1)
         self.assertStartsWith(stderr.getvalue(), "error: --logdir {} does not exist".format(
             os.path.join(self.start, "nowhere")))
+
+    def test_port_in_use_is_one_line_before_tensorboard_starts(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr):
+                self.assertEqual(tensorboard_main.main(["--logdir=runs", "--port={}".format(port)]), 1)
+        self.assertEqual(stderr.getvalue(), "error: port {} is in use (another TensorBoard?); stop it, or pass "
+                                            "--port=N, or --port=0 for any free port\n".format(port))
+        tensorboard_main.check_port_free(["tensorboard", "--logdir", "runs", "--port", str(port)])  # free again
 
     def test_bad_port_is_one_line(self):
         for args in (["--port=http"], ["--port=70000"]):
