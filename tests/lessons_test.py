@@ -186,37 +186,55 @@ class ProgramTest(absltest.TestCase):
             self.assertTrue(lines[0].startswith("error: ") and words in lines[0], (args, lines))
 
     def test_serves_the_lessons_on_localhost(self):
+        # The port is picked here and released before Jupyter binds it: another process can take it in
+        # between. A server that stops because its port was taken is started again on another one.
+        for _ in range(3):
+            contents, said = self._serve_and_list()
+            if contents is not None:
+                break
+            self.assertRegex(said, "in use|no available port", "the server stopped; it said:\n" + said)
+        self.assertIsNotNone(contents, "three ports in a row were taken:\n" + said)
+        # lessons/ is the server's root: its six notebooks are what it lists.
+        names = sorted(item["name"] for item in contents["content"] if item["name"].endswith(".ipynb"))
+        self.assertEqual(names, [os.path.basename(p) for p in NOTEBOOKS])
+
+    def _serve_and_list(self):
+        """(the listing of the server's root, None if the server stopped; what it said on stderr)."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         argv, env = testing.python_command("programs/lessons.py", ["--no-browser", "--port={}".format(port)])
-        server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            lines = [server.stdout.readline(), server.stdout.readline()]
-            url = lines[1].split()[1]
-            self.assertTrue(url.startswith("http://127.0.0.1:{}/lab?token=".format(port)), lines)
-            token = url.split("token=")[1]
-            contents = None
-            # Generous, as tensorboard_test's: a loaded machine can take minutes to start Jupyter; the loop
-            # ends as soon as it answers, the deadline only stops waiting for a server that never does.
-            deadline = time.time() + 600
-            while contents is None and time.time() < deadline:
-                try:
-                    with urllib.request.urlopen("http://127.0.0.1:{}/api/contents?token={}".format(port, token),
-                                                timeout=10) as response:
-                        contents = json.load(response)
-                except (urllib.error.URLError, ConnectionError):
-                    self.assertIsNone(server.poll(), "the server stopped")
-                    time.sleep(1)
-            self.assertIsNotNone(contents, "the server did not answer")
-            # lessons/ is the server's root: its six notebooks are what it lists.
-            names = sorted(item["name"] for item in contents["content"] if item["name"].endswith(".ipynb"))
-            self.assertEqual(names, [os.path.basename(p) for p in NOTEBOOKS])
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-            server.stdout.close()
+        with tempfile.TemporaryFile("w+") as stderr:
+            server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+            try:
+                lines = [server.stdout.readline(), server.stdout.readline()]
+                if server.poll() is not None and not lines[1]:
+                    return None, _read(stderr)  # refused before starting Jupyter
+                url = lines[1].split()[1]
+                self.assertTrue(url.startswith("http://127.0.0.1:{}/lab?token=".format(port)), lines)
+                token = url.split("token=")[1]
+                # Generous, as tensorboard_test's: a loaded machine can take minutes to start Jupyter; the
+                # loop ends as soon as it answers, the deadline only stops waiting for a server that never does.
+                deadline = time.time() + 600
+                while time.time() < deadline:
+                    try:
+                        with urllib.request.urlopen("http://127.0.0.1:{}/api/contents?token={}".format(port, token),
+                                                    timeout=10) as response:
+                            return json.load(response), _read(stderr)
+                    except (urllib.error.URLError, ConnectionError):
+                        if server.poll() is not None:
+                            return None, _read(stderr)
+                        time.sleep(1)
+                self.fail("the server did not answer in 600 s; it said:\n" + _read(stderr))
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+                server.stdout.close()
 
+
+def _read(f):
+    f.seek(0)
+    return f.read()
 
 if __name__ == "__main__":
     absltest.main()
