@@ -1,5 +1,11 @@
 """What the pictures share: a figure off screen (matplotlib's Agg backend), a digit drawn as MNIST
-shows it, a grid of small images, and saving to PNG."""
+shows it, a grid of small images, saving to PNG, and a run's stored arrays (`.npz`) read back.
+Every file is written atomically: a full disk or a Ctrl-C leaves the previous file whole."""
+
+import json
+import os
+import zipfile
+import zlib
 
 import matplotlib
 import numpy as np
@@ -57,6 +63,63 @@ def _bare(ax):
 
 def save(fig, out_path):
     """Writes fig as a PNG and closes it; returns out_path."""
-    fig.savefig(out_path, dpi=DPI, format="png")
-    plt.close(fig)
+    try:
+        write_atomically(out_path, lambda f: fig.savefig(f, dpi=DPI, format="png"))
+    finally:
+        plt.close(fig)
     return out_path
+
+
+def write_atomically(path, write):
+    """write(file) into a temporary file beside path, then renamed over it: a full disk or a Ctrl-C
+    leaves the previous file whole, never a part of the new one."""
+    temp = "{}.tmp{}".format(path, os.getpid())
+    try:
+        with open(temp, "wb") as f:
+            write(f)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
+
+
+class RunFolderError(Exception):
+    """A run folder without the stored arrays asked for; the message says which and what to do."""
+
+
+class Stored:
+    """What a finished run stored in one `.npz`: name (its folder), meta (net, init, step ...), arrays."""
+
+    def __init__(self, name, meta, arrays):
+        self.name, self.meta, self.arrays = name, meta, arrays
+
+    @property
+    def subtitle(self):
+        parts = [self.meta.get(k) for k in ("net", "init")]
+        if self.meta.get("step") is not None:
+            parts.append("step {}".format(self.meta["step"]))
+        return " · ".join(str(p) for p in parts if p)
+
+
+def save_arrays(path, meta, arrays):
+    """Writes {name: array} and meta (a dict, kept as JSON) to path, compressed."""
+    write_atomically(path, lambda f: np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays))
+
+
+def load_arrays(run_dir, file_name, missing):
+    """The Stored in run_dir/file_name; RunFolderError naming the folder, ending with `missing` (what to
+    do) when the file is not there."""
+    path = os.path.join(run_dir, file_name)
+    if not os.path.isdir(run_dir):
+        raise RunFolderError("{} is not a folder; name run folders (runs/<net>-<init>-<time>)".format(run_dir))
+    if not os.path.isfile(path):
+        raise RunFolderError("{} has no {}: {}".format(run_dir, file_name, missing))
+    try:
+        # Opened here: np.load leaves its own file open when the file is not a zip.
+        with open(path, "rb") as opened, np.load(opened, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files if k != "meta"}
+            meta = json.loads(str(f["meta"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # cut or garbled
+        raise RunFolderError("{}: cannot be read ({})".format(path, e))
+    return Stored(os.path.basename(os.path.normpath(run_dir)), meta, arrays)

@@ -6,15 +6,11 @@ a histogram (counts and bin edges, not the tensors) of each layer's output befor
 `//:report` (programs/report.py) draws several runs side by side with the same plot().
 """
 
-import json
-import os
 import re
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-from matplotlib import pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+from pictures import figures
 
 ACTIVATIONS_FILE = "activations.npz"
 ACTIVATIONS_PNG = "activations.png"
@@ -22,7 +18,6 @@ BINS = 60
 # One panel is PANEL_WIDTH x PANEL_HEIGHT inches; the column titles take HEADER_HEIGHT more and the
 # row labels ROW_LABEL_WIDTH. Binary-exact sizes, so the PNG is exactly figure_size() x DPI pixels.
 PANEL_WIDTH, PANEL_HEIGHT, HEADER_HEIGHT, ROW_LABEL_WIDTH = 3.5, 1.75, 0.75, 1.25
-DPI = 100
 
 
 def histogram(values, bins=BINS):
@@ -43,60 +38,22 @@ def histogram(values, bins=BINS):
 
 def save(path, named_values, meta):
     """Writes the histograms of [(name, array), ...] and a dict of run facts (net, init, step ...)."""
-    arrays = {"names": np.array([name for name, _ in named_values]), "meta": np.array(json.dumps(meta))}
+    arrays = {"names": np.array([name for name, _ in named_values])}
     for name, values in named_values:
         arrays["counts_" + name], arrays["edges_" + name], arrays["stats_" + name] = histogram(values)
-    _write_atomically(path, lambda f: np.savez_compressed(f, **arrays))
-
-
-def _write_atomically(path, write):
-    """write(file) into a temporary file beside path, then renamed over it: a full disk or a Ctrl-C
-    leaves the previous file whole, never a part of the new one."""
-    temp = "{}.tmp{}".format(path, os.getpid())
-    try:
-        with open(temp, "wb") as f:
-            write(f)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
-
-
-class Run:
-    """The stored histograms of one run: name (its folder), meta, and {layer: (counts, edges, stats)}."""
-
-    def __init__(self, name, meta, histograms):
-        self.name, self.meta, self.histograms = name, meta, histograms
-
-    @property
-    def subtitle(self):
-        parts = [self.meta.get(k) for k in ("net", "init")]
-        if self.meta.get("step") is not None:
-            parts.append("step {}".format(self.meta["step"]))
-        return " · ".join(str(p) for p in parts if p)
-
-
-class RunFolderError(Exception):
-    """A run folder without readable histograms; the message says which and what to do."""
+    figures.save_arrays(path, meta, arrays)
 
 
 def load(run_dir):
-    """The Run stored in run_dir/activations.npz; RunFolderError naming the folder if it is not there."""
-    path = os.path.join(run_dir, ACTIVATIONS_FILE)
-    if not os.path.isdir(run_dir):
-        raise RunFolderError("{} is not a folder; name run folders (runs/<net>-<init>-<time>)".format(run_dir))
-    if not os.path.isfile(path):
-        raise RunFolderError("{} has no {}: only finished runs have one (re-run it with //:run)".format(
-            run_dir, ACTIVATIONS_FILE))
+    """The stored histograms of run_dir (activations.npz), as a figures.Stored whose .histograms is
+    {layer: (counts, edges, stats)}; figures.RunFolderError naming the folder if they are not there."""
+    run = figures.load_arrays(run_dir, ACTIVATIONS_FILE, "only finished runs have one (re-run it with //:run)")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            names = [str(n) for n in f["names"]]
-            meta = json.loads(str(f["meta"]))
-            histograms = {n: (f["counts_" + n], f["edges_" + n], f["stats_" + n]) for n in names}
-    except (OSError, ValueError, KeyError) as e:
-        raise RunFolderError("{}: cannot be read ({})".format(path, e))
-    return Run(os.path.basename(os.path.normpath(run_dir)), meta, histograms)
+        run.histograms = {n: (run.arrays["counts_" + n], run.arrays["edges_" + n], run.arrays["stats_" + n])
+                          for n in (str(n) for n in run.arrays["names"])}
+    except KeyError as e:
+        raise figures.RunFolderError("{}: cannot be read (no array {})".format(run_dir, e))
+    return run
 
 
 def _row_order(name):
@@ -112,7 +69,7 @@ def rows(runs):
 
 
 def figure_size(num_rows, num_columns):
-    """The figure's size in inches; the PNG is that × DPI pixels."""
+    """The figure's size in inches; the PNG is that × figures.DPI pixels."""
     return (ROW_LABEL_WIDTH + PANEL_WIDTH * num_columns, HEADER_HEIGHT + PANEL_HEIGHT * num_rows)
 
 
@@ -128,7 +85,8 @@ def plot(runs, out_path):
     """
     names = rows(runs)
     width, height = figure_size(len(names), len(runs))
-    fig, axes = plt.subplots(len(names), len(runs), figsize=(width, height), dpi=DPI, squeeze=False)
+    fig = figures.new(width, height)
+    axes = fig.subplots(len(names), len(runs), squeeze=False)
     fig.subplots_adjust(left=ROW_LABEL_WIDTH / width, right=1 - 0.15 / width, top=1 - HEADER_HEIGHT / height,
                         bottom=0.35 / height, hspace=0.75, wspace=0.12)
     for column, run in enumerate(runs):
@@ -152,8 +110,4 @@ def plot(runs, out_path):
             ax.text(0.0, 1.04, note, fontsize=7, transform=ax.transAxes)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
             ax.xaxis.get_offset_text().set_fontsize(7)
-    try:
-        _write_atomically(out_path, lambda f: fig.savefig(f, dpi=DPI, format="png"))
-    finally:
-        plt.close(fig)
-    return out_path
+    return figures.save(fig, out_path)

@@ -6,7 +6,6 @@ image) and, drawn from it, `mistakes.png`, `confusion.png`, `weights.png` and (c
 plot(kind, runs, out) draws one picture of one run or of several runs side by side.
 """
 
-import json
 import os
 
 import numpy as np
@@ -30,15 +29,8 @@ def png_name(kind):
     return kind + ".png"
 
 
-class Pictures:
+class Pictures(figures.Stored):
     """One run's pictures as data: meta (net, init, step ...), confusion, mistakes, weights, maps."""
-
-    def __init__(self, name, meta, arrays):
-        self.name, self.meta, self.arrays = name, meta, arrays
-
-    @property
-    def subtitle(self):
-        return "{} · {} · step {}".format(self.meta.get("net"), self.meta.get("init"), self.meta.get("step"))
 
     def kinds(self):
         return [k for k in KINDS if k != "feature_maps" or "map_names" in self.arrays]
@@ -97,28 +89,16 @@ def compute(probabilities, labels, images, weights, feature_maps, meta):
 
 def save(run_dir, pictures):
     """Writes run_dir/pictures.npz and every PNG; returns {kind: PNG path}."""
-    np.savez_compressed(os.path.join(run_dir, PICTURES_FILE), meta=np.array(json.dumps(pictures.meta)),
-                        **pictures.arrays)
+    figures.save_arrays(os.path.join(run_dir, PICTURES_FILE), pictures.meta, pictures.arrays)
     pictures.name = os.path.basename(os.path.normpath(run_dir))
     return {kind: plot(kind, [pictures], os.path.join(run_dir, png_name(kind))) for kind in pictures.kinds()}
 
 
-class PicturesError(Exception):
-    """A run folder without readable pictures; the message says which and what to do."""
-
-
 def load(run_dir):
-    path = os.path.join(run_dir, PICTURES_FILE)
-    if not os.path.isfile(path):
-        raise PicturesError("{} has no {}: runs finished before issue 14 have none (re-run it with //:run)"
-                            .format(run_dir, PICTURES_FILE))
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files if k != "meta"}
-            meta = json.loads(str(f["meta"]))
-    except (OSError, ValueError, KeyError) as e:
-        raise PicturesError("{}: cannot be read ({})".format(path, e))
-    return Pictures(os.path.basename(os.path.normpath(run_dir)), meta, arrays)
+    """The Pictures stored in run_dir; figures.RunFolderError naming the folder if they are not there."""
+    run = figures.load_arrays(run_dir, PICTURES_FILE, "runs finished before the end-of-run pictures were "
+                                                      "added have none (re-run it with //:run)")
+    return Pictures(run.name, run.meta, run.arrays)
 
 
 def plot(kind, runs, out_path):

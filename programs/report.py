@@ -2,13 +2,14 @@
 
 Draws the `activations.npz` of several runs side by side (rows: layers; columns: runs), so LTFN 6's
 comparison of initializers is one picture; pictures/histograms.py stores and draws them. Runs that
-have `pictures.npz` (issue 14) also get their mistakes, confusion matrices, first-layer weights and
+have `pictures.npz` also get their mistakes, confusion matrices, first-layer weights and
 (conv4) feature maps side by side, beside --out: `<out>_mistakes.png` ... (pictures/results.py).
 """
 
 import os
 import sys
 
+from pictures import figures
 from pictures import histograms
 from pictures import results
 from programs import cli
@@ -31,7 +32,7 @@ def main(argv=None):
             side_by_side(args.run_dirs, out)
         except OSError as e:
             raise cli.UsageError("--out {} cannot be written ({})".format(out, e.strerror or e))
-    except (cli.UsageError, histograms.RunFolderError) as e:
+    except (cli.UsageError, figures.RunFolderError) as e:
         print("error: {}".format(e), file=sys.stderr)
         return 1
     return 0
@@ -42,7 +43,7 @@ def side_by_side(run_dirs, out):
     maps: the conv4 runs), written beside out as <out>_<kind>.png."""
     try:
         runs = [results.load(cli.user_path(d)) for d in run_dirs]
-    except results.PicturesError as e:
+    except figures.RunFolderError as e:
         print("no side-by-side pictures: {}".format(e))
         return
     stem = os.path.splitext(out)[0]

@@ -26,6 +26,7 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from data import loader
 from programs import cli
+from pictures import figures
 from pictures import histograms
 from pictures import learned
 from pictures import mistakes
@@ -66,7 +67,7 @@ def _png_size(path):
 
 def _expected_png_size(rows, columns):
     width, height = histograms.figure_size(rows, columns)
-    return round(width * histograms.DPI), round(height * histograms.DPI)
+    return round(width * figures.DPI), round(height * figures.DPI)
 
 
 class RunLogsTest(tf.test.TestCase):
@@ -284,6 +285,78 @@ class RunLogsTest(tf.test.TestCase):
             server.terminate()
             server.wait(timeout=30)
             reader.join(timeout=30)
+
+
+class StoredArraysTest(tf.test.TestCase):
+    """pictures/figures.py: what histograms.npz and pictures.npz share, and //:report's answers about them."""
+
+    def test_a_file_that_is_not_a_folder_garbled_or_missing_arrays_is_one_line(self):
+        folder = self.create_tempdir().full_path
+        not_a_folder = os.path.join(folder, "runs.txt")
+        open(not_a_folder, "w").close()
+        with open(os.path.join(folder, histograms.ACTIVATIONS_FILE), "wb") as f:
+            f.write(b"PK\x03\x04 not a zip")
+        other = self.create_tempdir().full_path
+        figures.save_arrays(os.path.join(other, histograms.ACTIVATIONS_FILE), {"net": "linear"},
+                            {"names": np.array(["logits"])})  # no counts_logits
+        for run_dir, said in ((not_a_folder, "{} is not a folder".format(not_a_folder)),
+                              (folder, "{}: cannot be read".format(os.path.join(folder, histograms.ACTIVATIONS_FILE))),
+                              (other, "{}: cannot be read (no array 'counts_logits')".format(other))):
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr):
+                self.assertEqual(report.main([run_dir, "--out=" + os.path.join(folder, "x.png")]), 1)
+            self.assertLen(stderr.getvalue().splitlines(), 1, stderr.getvalue())
+            self.assertStartsWith(stderr.getvalue(), "error: " + said)
+        self.assertFalse(os.path.exists(os.path.join(folder, "x.png")))
+        with self.assertRaisesRegex(figures.RunFolderError, "has no pictures.npz: runs finished before"):
+            results.load(other)
+
+    def test_every_cut_or_flipped_byte_of_a_stored_file_is_a_run_folder_error(self):
+        folder = self.create_tempdir().full_path
+        path = os.path.join(folder, "s.npz")
+        figures.save_arrays(path, {"net": "conv4"}, {"x": np.random.RandomState(0).rand(2000)})
+        with open(path, "rb") as f:
+            whole = f.read()
+        damaged = [whole[:n] for n in range(0, len(whole), 97)]
+        for offset in range(0, len(whole), 61):
+            flipped = bytearray(whole)
+            flipped[offset:offset + 8] = bytes(b ^ 0x5A for b in flipped[offset:offset + 8])
+            damaged.append(bytes(flipped))
+        for data in damaged:
+            with open(path, "wb") as f:
+                f.write(data)
+            try:
+                stored = figures.load_arrays(folder, "s.npz", "unused")
+            except figures.RunFolderError as e:
+                self.assertStartsWith(str(e), path + ": cannot be read (")
+            else:  # a flip the format cannot notice (e.g. inside a stored float): still the arrays' shapes
+                self.assertEqual(stored.arrays["x"].shape, (2000,))
+
+    def test_arrays_and_meta_come_back_as_saved(self):
+        folder = self.create_tempdir().full_path
+        arrays = {"a": np.arange(6, dtype=np.int64).reshape(2, 3), "names": np.array(["x", "y"])}
+        figures.save_arrays(os.path.join(folder, "s.npz"), {"net": "conv4", "init": "he", "step": 7}, arrays)
+        stored = figures.load_arrays(folder, "s.npz", "unused")
+        self.assertEqual(stored.name, os.path.basename(folder))
+        self.assertEqual(stored.subtitle, "conv4 · he · step 7")
+        self.assertCountEqual(stored.arrays, arrays)
+        for k, v in arrays.items():
+            self.assertAllEqual(stored.arrays[k], v)
+
+    def test_a_write_that_fails_leaves_the_previous_file_whole_and_no_temporary(self):
+        folder = self.create_tempdir().full_path
+        path = os.path.join(folder, "activations.png")
+        figures.write_atomically(path, lambda f: f.write(b"the previous picture"))
+
+        def half_then_fail(f):
+            f.write(b"half of a")
+            raise OSError(28, "No space left on device")
+
+        with self.assertRaisesRegex(OSError, "No space left"):
+            figures.write_atomically(path, half_then_fail)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), b"the previous picture")
+        self.assertEqual(os.listdir(folder), ["activations.png"])
 
 
 class TensorBoardArgumentsTest(tf.test.TestCase):
