@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from graphs import posts
-from graphs import sessions
+from machine import sessions
 
 EXAMPLE_NAMES = posts.CONVOLUTION_EXAMPLES
 PADDINGS = ("SAME", "VALID")

@@ -27,7 +27,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 from tensorflow.python.util import deprecation
 
 from graphs import model
-from graphs import sessions
+from machine import sessions
 
 # The names the posts use; suggested when a --fetch or --feed name is unknown.
 POST_NAMES = ("input", "labels", "logits", "cost", "optimizer", "predictions", "accuracy")

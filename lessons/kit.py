@@ -45,7 +45,7 @@ from data import loader  # noqa: E402
 from graphs import deps  # noqa: E402
 from graphs import model  # noqa: E402
 from graphs import posts  # noqa: E402
-from graphs import sessions  # noqa: E402
+from machine import sessions  # noqa: E402
 from session import trainer  # noqa: E402
 
 QUICK_VARIABLE = "LTFN_LESSONS_QUICK"

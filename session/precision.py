@@ -60,7 +60,7 @@ def session_config(precision=DEFAULT, read_cpu_flags=cpu_flags, **fields):
     from tensorflow.core.protobuf import config_pb2
     from tensorflow.core.protobuf import rewriter_config_pb2
 
-    from graphs import sessions
+    from machine import sessions
 
     config = config_pb2.ConfigProto(**fields)
     config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = (

@@ -1,7 +1,7 @@
 """LTFN 9's lesson: a saved run used without the Python that built it.
 
 The Saver writes the graph beside the weights (`model.ckpt-<step>.meta`), so a trained network comes
-back with two calls and two names, and no network code at all (this module imports nothing of graphs/):
+back with two calls and two names, and no network code at all (this module imports nothing of graphs/; machine/ only makes the session):
 
     saver = tf.compat.v1.train.import_meta_graph(checkpoint + ".meta")
     saver.restore(session, checkpoint)
@@ -13,6 +13,8 @@ import re
 
 import numpy as np
 import tensorflow as tf
+
+from machine import sessions
 
 INPUT = "input:0"
 LOGITS = "logits:0"
@@ -81,7 +83,7 @@ class Restored:
         if None in self.input_shape or int(np.prod(self.input_shape)) != 28 * 28:
             raise RestoreError("{} in {}.meta takes images of shape {}, not MNIST's 28x28".format(
                 INPUT, checkpoint, self.input.shape))
-        self.session = tf.compat.v1.Session(graph=self.graph)
+        self.session = sessions.new_session(self.graph)
         try:
             saver.restore(self.session, checkpoint)
         except (tf.errors.OpError, ValueError) as e:

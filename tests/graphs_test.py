@@ -9,7 +9,7 @@ from data import loader
 from graphs import initializers
 from graphs import model
 from graphs import posts
-from graphs import sessions
+from machine import sessions
 from session import trainer
 
 tf.compat.v1.disable_eager_execution()

@@ -14,14 +14,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Each room and the rooms it may import from. Rooms not listed here (tests/, tools/) are not checked.
 ALLOWED = {
-    "run": {"programs", "session", "pictures", "graphs", "data"},
-    "programs": {"programs", "session", "pictures", "graphs", "data"},
-    "bench": {"bench", "programs", "session", "pictures", "graphs", "data"},
-    "lessons": {"lessons", "programs", "session", "pictures", "graphs", "data"},
-    "session": {"session", "pictures", "graphs", "data"},
-    "pictures": {"pictures", "graphs", "data"},
-    "graphs": {"graphs", "data"},
+    "run": {"programs", "session", "pictures", "graphs", "data", "machine"},
+    "programs": {"programs", "session", "pictures", "graphs", "data", "machine"},
+    "bench": {"bench", "programs", "session", "pictures", "graphs", "data", "machine"},
+    "lessons": {"lessons", "programs", "session", "pictures", "graphs", "data", "machine"},
+    "session": {"session", "pictures", "graphs", "data", "machine"},
+    "pictures": {"pictures", "graphs", "data", "machine"},
+    "graphs": {"graphs", "data", "machine"},
     "data": {"data"},
+    "machine": {"machine"},
 }
 ROOMS = set(ALLOWED) | {"tests"}
 

@@ -223,7 +223,7 @@ class PredictTest(tf.test.TestCase):
             self.assertEqual(png.format, "PNG")
             self.assertGreater(png.size[1], 200)  # two rows
 
-    def test_restore_imports_nothing_of_graphs(self):
+    def test_restore_imports_nothing_of_graphs_and_looks_for_no_gpu(self):
         # A fresh interpreter runs //:predict's main and then lists the project modules it loaded.
         script = ("import sys\nfrom programs import predict\n"
                   "code = predict.main(['--run=runs/linear', '--data_dir=data', '--test_index=1'])\n"
@@ -235,6 +235,8 @@ class PredictTest(tf.test.TestCase):
         loaded = result.stdout.splitlines()[-1]
         self.assertIn("'session.restore'", loaded)  # the listing is real
         self.assertNotIn("graphs", loaded)
+        # Its session comes from machine/sessions.py: no GPU is looked for where no driver exists.
+        self.assertNotIn("cuInit", result.stderr)
 
     def _refused(self, args, message):
         code, stdout, stderr = self._main(args)

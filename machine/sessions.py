@@ -1,10 +1,13 @@
-"""Sessions that do not look for a GPU the machine cannot have (issue 12: a quiet first contact).
+"""Sessions that do not look for a GPU the machine cannot have (a quiet first contact).
 
 Every tf.compat.v1.Session asks each device factory for its devices; on a machine without NVIDIA's
 driver the GPU factory's cuInit fails and TensorFlow logs an `E` line ("failed call to cuInit: ...
 CUDA error") that has nothing to do with the user's run. Without the driver (libcuda.so.1) no GPU
 can be used anyway, so the session is told to make no GPU device: the line goes away and nothing
 else changes. On a machine with the driver the config is left as it is.
+
+In its own room below graphs/ and session/: the posts' graphs, the trainer and session/restore.py
+(which must not import graphs/: LTFN 9 restores a network without its Python) all make sessions here.
 """
 
 import ctypes
