@@ -66,6 +66,15 @@ def kernel_env(root, quick):
     return env
 
 
+def use_environment(env):
+    """Makes env this process's environment, for the kernels the server starts: names env lacks are
+    removed too (os.environ.update alone would leave LTFN_LESSONS_QUICK on, and a learner's notebooks
+    would run in the tests' quick setting)."""
+    for name in set(os.environ) - set(env):
+        del os.environ[name]
+    os.environ.update(env)
+
+
 class CellError(Exception):
     """A cell raised: says which notebook, which cell and what error, in one line."""
 
@@ -242,7 +251,7 @@ def main(argv=None):
     except cli.UsageError as e:
         print("error: {}".format(e), file=sys.stderr)
         return 1
-    os.environ.update(kernel_env(root, quick=False))
+    use_environment(kernel_env(root, quick=False))
     # Kernels the server starts without a notebook (a console, the API) start in lessons/ too.
     os.chdir(os.path.join(root, "lessons"))
     page = "lab/tree/" + os.path.basename(find_notebook(root, args.notebook)) if args.notebook else "lab"

@@ -152,6 +152,15 @@ class ProgramTest(absltest.TestCase):
         super().setUpClass()
         _jupyter_dirs()
 
+    def test_a_served_kernel_runs_the_full_setting_even_if_the_tests_quick_one_was_set(self):
+        saved = dict(os.environ)
+        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
+        os.environ[lessons.QUICK_VARIABLE] = "1"
+        lessons.use_environment(lessons.kernel_env(testing.ROOT, quick=False))
+        self.assertNotIn(lessons.QUICK_VARIABLE, os.environ)  # a browser check found it leaked to kernels
+        self.assertEqual(os.environ["PYTHONPATH"].split(os.pathsep)[0], testing.ROOT)
+        self.assertEqual(os.environ["HOME"], saved["HOME"])
+
     def run_lessons(self, args, cwd=None, timeout=600):
         return testing.run_program("programs/lessons.py", args, cwd=cwd, timeout=timeout,
                                    env={"BUILD_WORKING_DIRECTORY": cwd or ROOT})
