@@ -105,6 +105,8 @@ class RunState:
 
     def kept(self):
         last = self.saved.last_step if self.saved is not None else None
+        if last is None and self.phase == "starting":
+            last = checkpoints.indexed_step(self.checkpoint_dir)  # a resumed run, stopped before it restored
         return ("the checkpoint of step {} in {} is intact".format(last, self.checkpoint_dir) if last is not None
                 else "no checkpoint was written yet")
 
@@ -314,11 +316,14 @@ def main(argv):
         except checkpoints.CheckpointError as e:
             raise cli.UsageError(str(e))
         run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config, signals, state)
+        signals.finish()  # done: a signal from here on changes nothing (exit 0)
         lock.release()
     except interrupts.Interrupted as e:
+        signals.finish()
         print(state.stopped(e) if state else "{}: stopped; nothing was written".format(e), file=sys.stderr)
         return e.exit_code
     except cli.UsageError as e:
+        signals.finish()
         if FLAGS.verbose:
             raise
         print("error: {}".format(e), file=sys.stderr)

@@ -359,6 +359,17 @@ class Checkpoints:
                         pass  # an old checkpoint left behind costs only space
 
 
+def indexed_step(directory):
+    """The step the folder's `checkpoint` index names, unchecked (None: no readable index); for saying
+    what a run stopped before restoring leaves behind."""
+    try:
+        with open(os.path.join(directory, INDEX_FILE)) as f:
+            match = re.search(r'^model_checkpoint_path: ".*?model\.ckpt-(\d+)"$', f.read(1 << 20), re.M)
+    except (OSError, ValueError):
+        return None
+    return int(match.group(1)) if match else None
+
+
 def _data_name(data_dir):
     return "the embedded MNIST" if data_dir is None else "the data in {}".format(data_dir)
 

@@ -9,15 +9,21 @@
 Standard library only: it is installed before TensorFlow is imported.
 """
 
+import _thread
 import contextlib
+import os
 import signal
 import sys
+import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(Exception):
-    """A signal ended the run; at_once: it did not wait for a step boundary."""
+class Interrupted(BaseException):
+    """A signal ended the run; at_once: it did not wait for a step boundary.
+
+    A BaseException, as KeyboardInterrupt is: library code's `except Exception` (TensorFlow's graph
+    building, inspect) must not take it for an error of its own."""
 
     def __init__(self, signum, at_once):
         super().__init__(signal.Signals(signum).name)
@@ -32,9 +38,13 @@ class Interrupted(Exception):
 def exit_quietly():
     """Until Signals() takes over: a signal ends the process with one line and no traceback."""
     def handle(signum, frame):
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)  # a second signal does not print a second line
         print("\n{} received while starting: stopped; nothing was written".format(signal.Signals(signum).name),
               file=sys.stderr, flush=True)
-        raise SystemExit(128 + signum)
+        # Not SystemExit: raised inside a weakref callback or __del__ (the imports run the garbage
+        # collector), Python would print it as ignored and go on starting.
+        os._exit(128 + signum)
     for sig in SIGNALS:
         signal.signal(sig, handle)
 
@@ -46,10 +56,15 @@ class Signals:
         self._training = False  # True: the first signal only asks the loop to stop after its step
         self._critical = 0
         self._pending = None    # an Interrupted waiting for the critical block to end
+        self.redelivery = None  # the thread delivering again a signal whose Interrupted Python swallowed
         for sig in SIGNALS:
             signal.signal(sig, self._handle)
+        self._unraisablehook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
 
     def _handle(self, signum, frame):
+        if isinstance(sys.exc_info()[1], Interrupted):
+            return  # the run is already stopping (cleaning up, or printing its line): once is enough
         first = self.signum is None
         if first:
             self.signum = signum
@@ -62,6 +77,30 @@ class Signals:
             self._pending = self._pending or interrupted
             return
         raise interrupted
+
+    def _unraisable(self, unraisable):
+        """An Interrupted raised where Python cannot raise (a weakref callback, __del__, the garbage
+        collector) is printed as ignored and lost: the signal is delivered again instead, to be raised
+        in the run's own code."""
+        if isinstance(unraisable.exc_value, Interrupted):
+            # From another thread, once this hook is left: here, the handler would raise inside the hook.
+            hook_left = threading.Lock()
+            hook_left.acquire()
+
+            def deliver(signum=unraisable.exc_value.signum):
+                with hook_left:
+                    _thread.interrupt_main(signum)
+            self.redelivery = threading.Thread(target=deliver, daemon=True)
+            self.redelivery.start()
+            hook_left.release()
+        else:
+            self._unraisablehook(unraisable)
+
+    def finish(self):
+        """The run has ended (done, or its last line about to be printed): later signals are ignored, so
+        the exit code stands, and Python's shutdown (which would die of them) prints nothing."""
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
     def __call__(self):
         """should_stop for trainer.train: true once a signal asked training to stop."""

@@ -6,10 +6,13 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
+from session import interrupts
 from tests import testing
 
 
@@ -270,6 +273,79 @@ class InterruptTest(tf.test.TestCase):
         else:
             self.assertRegex(said[0], r"^SIGINT: stopped at once during training; no checkpoint was written yet; "
                                       r"to resume: bazel run //:run -- ")
+
+
+class SignalsTest(tf.test.TestCase):
+    """interrupts.Signals in this process: where Python code would lose an Interrupted, or print a traceback."""
+
+    def setUp(self):
+        super().setUp()
+        handlers = {sig: signal.getsignal(sig) for sig in interrupts.SIGNALS}
+        self.addCleanup(lambda: [signal.signal(sig, h) for sig, h in handlers.items()])
+        self.addCleanup(setattr, sys, "unraisablehook", sys.unraisablehook)
+        self.ignored = []
+        sys.unraisablehook = self.ignored.append  # what Python would print as "Exception ignored in ..."
+        self.signals = interrupts.Signals()
+
+    def test_library_code_catching_exception_does_not_take_the_interrupt(self):
+        with self.assertRaises(interrupts.Interrupted):
+            try:  # as inspect.getfullargspec, under TensorFlow's graph building, does
+                signal.raise_signal(signal.SIGTERM)
+            except Exception:
+                self.fail("the Interrupted was taken for a library error")
+
+    def test_an_interrupt_raised_inside_a_weakref_callback_is_delivered_again(self):
+        class Thing:
+            pass
+        thing = Thing()
+        ref = weakref.ref(thing, lambda r: signal.raise_signal(signal.SIGINT))
+        with self.assertRaises(interrupts.Interrupted) as raised:
+            del thing  # the callback runs here; Python swallows what it raises
+            self.signals.redelivery.join()
+            self.fail("went on")
+        self.assertEqual(raised.exception.signum, signal.SIGINT)
+        self.assertEqual(self.ignored, [])
+        del ref
+
+    def test_a_signal_while_stopping_or_after_finish_changes_nothing(self):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except interrupts.Interrupted:
+            signal.raise_signal(signal.SIGINT)  # while its line is printed: ignored, not a traceback
+            self.signals.finish()
+        signal.raise_signal(signal.SIGTERM)  # during Python's shutdown: the exit code stands
+        signal.raise_signal(signal.SIGINT)
+
+    def test_a_resumed_run_stopped_before_restoring_names_the_checkpoint_it_has(self):
+        import run
+        folder = self.create_tempdir().full_path
+        state = run.RunState(100, folder, folder)
+        said = state.stopped(interrupts.Interrupted(signal.SIGTERM, at_once=True))
+        self.assertIn("stopped before training began; no checkpoint was written yet", said)
+        with open(os.path.join(folder, "checkpoint"), "w") as f:
+            f.write('model_checkpoint_path: "model.ckpt-40"\nall_model_checkpoint_paths: "model.ckpt-40"\n')
+        said = state.stopped(interrupts.Interrupted(signal.SIGTERM, at_once=True))
+        self.assertIn("stopped before training began; the checkpoint of step 40 in {} is intact".format(folder), said)
+
+
+class StartingTest(tf.test.TestCase):
+
+    def test_signals_inside_a_weakref_callback_while_starting_stop_the_program_with_one_line(self):
+        # SystemExit raised there was printed as ignored, and the program went on starting.
+        script = ("import signal, weakref\n"
+                  "from session import interrupts\n"
+                  "interrupts.exit_quietly()\n"
+                  "class Thing: pass\n"
+                  "thing = Thing()\n"
+                  "ref = weakref.ref(thing, lambda r: [signal.raise_signal(signal.SIGINT) for _ in range(2)])\n"
+                  "del thing\n"
+                  "print('went on')\n")
+        argv, env = testing.python_command("run.py", [])
+        result = subprocess.run([argv[0], "-c", script], capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(result.returncode, 130, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(result.stderr.strip().splitlines(), ["SIGINT received while starting: stopped; nothing was "
+                                                              "written"])
 
 
 if __name__ == "__main__":
