@@ -13,7 +13,9 @@ import sys
 from session import interrupts
 
 if __name__ == "__main__":
-    interrupts.exit_quietly()  # a signal while the program starts (TensorFlow loads): one line, no traceback
+    # A signal while the program starts (TensorFlow loads): one line, no traceback. The same command goes
+    # on: it resumes from --logdir's checkpoints if there are any (their folder is not known this early).
+    interrupts.exit_quietly(again=" ".join(["bazel run //:run --"] + [shlex.quote(a) for a in sys.argv[1:]]))
 
 # TensorFlow reads this once, when its C++ runtime loads: its own `I` and `W` notes (CPU features,
 # "GPU trace was not collected", ...) are not about the user's run. `E` lines still show.

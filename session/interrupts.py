@@ -35,13 +35,14 @@ class Interrupted(BaseException):
         return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
 
 
-def exit_quietly():
-    """Until Signals() takes over: a signal ends the process with one line and no traceback."""
+def exit_quietly(again=None):
+    """Until Signals() takes over: a signal ends the process with one line and no traceback.
+    again: the command that starts the program again, said in that line."""
     def handle(signum, frame):
         for sig in SIGNALS:
             signal.signal(sig, signal.SIG_IGN)  # a second signal does not print a second line
-        print("\n{} received while starting: stopped; nothing was written".format(signal.Signals(signum).name),
-              file=sys.stderr, flush=True)
+        print("\n{} received while starting: stopped; nothing was written{}".format(
+            signal.Signals(signum).name, "; to start again: " + again if again else ""), file=sys.stderr, flush=True)
         # Not SystemExit: raised inside a weakref callback or __del__ (the imports run the garbage
         # collector), Python would print it as ignored and go on starting.
         os._exit(128 + signum)

@@ -334,7 +334,7 @@ class StartingTest(tf.test.TestCase):
         # SystemExit raised there was printed as ignored, and the program went on starting.
         script = ("import signal, weakref\n"
                   "from session import interrupts\n"
-                  "interrupts.exit_quietly()\n"
+                  "interrupts.exit_quietly(again='bazel run //:run -- --net=linear')\n"
                   "class Thing: pass\n"
                   "thing = Thing()\n"
                   "ref = weakref.ref(thing, lambda r: [signal.raise_signal(signal.SIGINT) for _ in range(2)])\n"
@@ -345,7 +345,7 @@ class StartingTest(tf.test.TestCase):
         self.assertEqual(result.returncode, 130, result.stderr)
         self.assertEqual(result.stdout, "")
         self.assertEqual(result.stderr.strip().splitlines(), ["SIGINT received while starting: stopped; nothing was "
-                                                              "written"])
+                                                              "written; to start again: bazel run //:run -- --net=linear"])
 
 
 if __name__ == "__main__":
