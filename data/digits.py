@@ -2,20 +2,26 @@
 
 MNIST's distribution page says how its digits were made: each was size-normalized to fit a 20x20 box
 keeping its aspect ratio (anti-aliased, hence grey levels), then centred in a 28x28 field by its centre
-of mass; the ink is light on a dark background. prepare() does the same to a PNG or JPEG of any size:
-greyscale; inverted when the background is light; the digit's bounding box scaled to fit 20x20 keeping
-its aspect ratio; placed in 28x28 so that its centre of mass sits at the centre. It returns float32
+of mass; the ink is light on a dark background. prepare() does the same to a picture of any size and kind
+Pillow reads: greyscale, upright as its EXIF says; inverted when the ink is darker than the background;
+the digit's bounding box scaled to fit 20x20 keeping its aspect ratio, its brightest pixel full white (as
+every MNIST digit's); placed in 28x28 so that its centre of mass sits at the centre. It returns float32
 pixels in [0, 1], as data/loader.py gives MNIST's.
 """
 
+import warnings
+
 import numpy as np
 from PIL import Image
+from PIL import ImageFilter
+from PIL import ImageOps
 from PIL import UnidentifiedImageError
 
 SIZE = 28  # MNIST's field
 BOX = 20  # the box each digit was scaled to fit
-# Ink is what stands out from the background by more than this fraction of the full grey range; less
-# than that anywhere and the picture is blank (JPEG noise and paper texture stay below it).
+# Ink is what stands out from the background, averaged over 3x3 pixels, by more than this fraction of the
+# grey range beyond the background (taken as at least half the full range); less than that anywhere and
+# the picture is blank (JPEG noise, camera noise and paper texture stay below it).
 MIN_CONTRAST = 0.15
 
 
@@ -23,15 +29,39 @@ class DigitImageError(Exception):
     """A picture that cannot be read as a digit; the message names it and says what to do."""
 
 
+def _greys(image):
+    """An upright picture's greys in [0, 1]; 16-bit, 32-bit and float pictures by their own range."""
+    if image.mode.startswith("I;16"):
+        return np.asarray(image, np.float64) / 65535.0
+    if image.mode in ("I", "F"):  # 32-bit integers (16-bit PNG, TIFF) or floats: 0-1, 0-255 or 0-65535
+        grey = np.asarray(image, np.float64)
+        top = grey.max() if grey.size else 0.0
+        return np.clip(grey / (1.0 if image.mode == "F" and top <= 1.0 else 255.0 if top <= 255 else 65535.0),
+                       0.0, 1.0)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        image = image.convert("RGBA")
+        # Transparent parts count as white paper; as black paper if the picture is then one flat colour
+        # (white ink drawn on a transparent background).
+        for paper in ((255, 255, 255, 255), (0, 0, 0, 255)):
+            grey = np.asarray(Image.alpha_composite(Image.new("RGBA", image.size, paper), image).convert("L"),
+                              np.float64) / 255.0
+            if grey.size and grey.max() - grey.min() > MIN_CONTRAST:
+                break
+        return grey
+    return np.asarray(image.convert("L"), np.float64) / 255.0
+
+
 def read_greyscale(path):
-    """The picture at path as float greys in [0, 1] (transparent parts count as white paper)."""
+    """The picture at path as float greys in [0, 1], turned as its EXIF orientation says it is seen
+    (transparent parts count as paper)."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(paper, image.convert("RGBA"))
-            grey = np.asarray(image.convert("L"), np.float64) / 255.0
+        # Pillow's warnings are two lines each on stderr: a picture between MAX_IMAGE_PIXELS and twice it
+        # (over that: DecompressionBombError, below) and corrupt EXIF data are read quietly.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                image.load()
+                grey = _greys(ImageOps.exif_transpose(image))
     except FileNotFoundError:
         raise DigitImageError("{}: no such file; give the path of a PNG or JPEG of a digit".format(path))
     except IsADirectoryError:
@@ -50,12 +80,22 @@ def _background(grey):
     return float(np.median(border))
 
 
+def _smooth(image):
+    """image in [0, 1] averaged over 3x3 pixels: a speck of noise no longer stands out, a stroke does."""
+    return np.asarray(Image.fromarray(np.uint8(np.round(image * 255))).filter(ImageFilter.BoxBlur(1)),
+                      np.float64) / 255.0
+
+
 def ink(grey):
-    """Light-on-dark ink in [0, 1]: inverted when the background is light, the background taken away."""
+    """Light-on-dark ink in [0, 1]: inverted when the ink is darker than the background (it stands out
+    further below the background than above it, 3x3-averaged), the background taken away."""
     background = _background(grey)
-    if background > 0.5:
+    smooth = _smooth(grey)
+    if background - smooth.min() > smooth.max() - background:
         grey, background = 1.0 - grey, 1.0 - background
-    return np.clip(grey - background, 0.0, None) / max(1.0 - background, 1e-6)
+    # As a fraction of the range beyond the background, but of at least half the grey range: on light
+    # paper, a light ink's range is too short to tell ink from noise.
+    return np.clip(grey - background, 0.0, None) / max(1.0 - background, 0.5)
 
 
 def centre_of_mass(image):
@@ -67,7 +107,7 @@ def centre_of_mass(image):
 
 def normalize(ink_image, name="the image"):
     """Light-on-dark ink of any size -> MNIST's 28x28: bounding box to fit 20x20, centre of mass centred."""
-    mask = ink_image > MIN_CONTRAST
+    mask = _smooth(ink_image) > MIN_CONTRAST  # averaged: specks of noise are not ink
     if not mask.any():
         raise DigitImageError("{} is blank: no digit stands out from its background; give a picture of "
                               "one digit, dark on light or light on dark".format(name))
@@ -81,6 +121,7 @@ def normalize(ink_image, name="the image"):
     if digit.sum() == 0:
         raise DigitImageError("{} is blank once scaled to 20x20 (only specks of ink); give a picture of "
                               "one digit".format(name))
+    digit /= digit.max()  # its strongest ink full white, as in every MNIST digit (faint or thin strokes too)
     field = np.zeros((SIZE, SIZE))
     # MNIST's digits have their centre of mass at pixel (14, 14) (the test set's mean: 13.99, 14.01).
     centre = SIZE / 2.0

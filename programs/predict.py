@@ -72,8 +72,11 @@ def inputs(args):
                 ",".join(map(str, wrong)), count - 1))
         found += [("test[{}]".format(i), test.images[i].reshape(28, 28), int(test.labels[i].argmax()))
                   for i in wanted]
-    for path in (args.image or "").split(","):
-        if path.strip():
+    pictures = args.image or ""
+    # Comma-separated, spaces around a name dropped; a whole value that names a file is that file.
+    for path in ([pictures] if os.path.isfile(cli.user_path(pictures)) else
+                 [piece.strip() for piece in pictures.split(",")]):
+        if path:
             try:
                 found.append((path, digits.prepare(cli.user_path(path)), None))
             except digits.DigitImageError as e:

@@ -12,6 +12,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+import warnings
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -123,6 +125,99 @@ class DigitsTest(tf.test.TestCase):
                               for dr in (-1, 0, 1) for dc in (-1, 0, 1))
             self.assertGreater(correlation, 0.95, i)
 
+    def _same_digit(self, path, reference, tolerance=0.1):
+        prepared = digits.prepare(path)
+        self.assertLess(np.abs(prepared - reference).max(), tolerance, path)
+
+    def _alike(self, path, reference, least):
+        # Placed to the whole pixel: a shape is alike up to a one-pixel shift.
+        prepared = digits.prepare(path)
+        correlation = max(np.corrcoef(np.roll(prepared, (dr, dc), (0, 1)).ravel(), reference.ravel())[0, 1]
+                          for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+        self.assertGreater(correlation, least, path)
+        return prepared
+
+    def test_every_kind_of_picture_gives_the_same_digit(self):
+        # Issue 14: one drawing saved as each kind of picture a user may have is one digit.
+        folder = self.create_tempdir().full_path
+        grey = np.asarray(Image.open(draw_digit((60, 80), True, folder=folder, name="plain")))
+        reference = digits.prepare(os.path.join(folder, "plain.png"))
+        ink = 255 - grey  # the stroke's opacity
+        path = lambda name: os.path.join(folder, name)  # noqa: E731
+        # 16-bit and 32-bit greys, floats in 0-1: were clipped to 255 (two levels) or read as black.
+        Image.fromarray(np.uint16(grey) * 257).save(path("16bit.png"))
+        Image.fromarray(np.int32(grey) * 257).save(path("32bit.tif"))
+        Image.fromarray(np.float32(grey) / 255).save(path("float.tif"))
+        # Ink drawn only in the alpha channel on a transparent background, black or white ink: white
+        # ink on the white paper transparency counted as was blank.
+        for colour in (0, 255):
+            Image.merge("RGBA", [Image.new("L", grey.shape[::-1], colour)] * 3 + [Image.fromarray(ink)]).save(
+                path("alpha{}.png".format(colour)))
+        # A JPEG whose EXIF says to turn it a quarter clockwise (as phones save them): read sideways before.
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        Image.fromarray(grey).transpose(Image.Transpose.ROTATE_90).save(path("turned.jpg"), exif=exif, quality=95)
+        for name in ("16bit.png", "32bit.tif", "float.tif", "alpha0.png", "alpha255.png"):
+            self._same_digit(path(name), reference)
+        self._alike(path("turned.jpg"), reference, 0.98)  # JPEG's own noise
+
+    def test_grey_paper_either_ink(self):
+        # Dark ink on dim paper (a photo of paper is often mid-grey), light ink on light-grey paper: the
+        # ink's side of the background decides, not whether the background is over half grey (both
+        # were "blank"). Faint and thin strokes come out full white, as every MNIST digit's brightest pixel.
+        folder = self.create_tempdir().full_path
+        stroke = 255 - np.asarray(Image.open(draw_digit((60, 80), True, folder=folder, name="plain")), np.float64)
+        reference = digits.prepare(os.path.join(folder, "plain.png"))
+        for paper, ink in ((110, 50), (80, 40), (160, 220)):
+            path = os.path.join(folder, "grey{}-{}.png".format(paper, ink))
+            Image.fromarray(np.uint8(np.round(paper + (ink - paper) * stroke / 255))).save(path)
+            prepared = self._alike(path, reference, 0.9)
+            self.assertAlmostEqual(float(prepared.max()), 1.0, places=5)
+
+    def test_a_noisy_photo_is_its_digit_and_noise_alone_is_blank(self):
+        folder = self.create_tempdir().full_path
+        rng = np.random.default_rng(0)
+        stroke = 255 - np.asarray(Image.open(draw_digit((300, 400), True, folder=folder, name="plain")), np.float64)
+        reference = digits.prepare(os.path.join(folder, "plain.png"))
+        paper = 190 + rng.normal(0, 12, stroke.shape)  # camera noise: specks stood out as ink, box = the picture
+        Image.fromarray(np.uint8(np.clip(paper + (40 - paper) * stroke / 255, 0, 255))).save(
+            os.path.join(folder, "photo.png"))
+        self._alike(os.path.join(folder, "photo.png"), reference, 0.95)
+        for name, pixels in (("noise", 200 + rng.normal(0, 8, (300, 300))),
+                             ("dot", np.pad(np.zeros((1, 1)), 150, constant_values=255))):
+            path = os.path.join(folder, name + ".png")
+            Image.fromarray(np.uint8(np.clip(pixels, 0, 255))).save(path)
+            with self.assertRaisesRegex(digits.DigitImageError, "is blank"):
+                digits.prepare(path)
+
+    def test_pillows_warnings_are_not_printed(self):
+        # Between MAX_IMAGE_PIXELS and twice it Pillow warned in two lines on stderr before the answer.
+        folder = self.create_tempdir().full_path
+        path = draw_digit((60, 80), False, folder=folder)
+        limit = Image.MAX_IMAGE_PIXELS
+        self.addCleanup(setattr, Image, "MAX_IMAGE_PIXELS", limit)
+        Image.MAX_IMAGE_PIXELS = 60 * 80 - 1
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), warnings.catch_warnings():
+            warnings.simplefilter("always")
+            digits.prepare(path)
+        self.assertEqual(stderr.getvalue(), "")
+        Image.MAX_IMAGE_PIXELS = 60 * 80 // 2 - 1
+        with self.assertRaisesRegex(digits.DigitImageError, "cannot be read .*decompression bomb"):
+            digits.prepare(path)
+        # Corrupt EXIF data (now read for the orientation) warned in two lines too.
+        with open(path, "rb") as f:
+            png = f.read()
+        garbage = b"II*\x00\x08\x00\x00\x00\xff\xff" + bytes(30)
+        chunk = len(garbage).to_bytes(4, "big") + b"eXIf" + garbage + zlib.crc32(b"eXIf" + garbage).to_bytes(4, "big")
+        with open(path, "wb") as f:
+            f.write(png[:33] + chunk + png[33:])  # after the signature and IHDR
+        Image.MAX_IMAGE_PIXELS = limit
+        with contextlib.redirect_stderr(stderr), warnings.catch_warnings():
+            warnings.simplefilter("always")
+            digits.prepare(path)
+        self.assertEqual(stderr.getvalue(), "")
+
     def test_blank_pictures_are_refused(self):
         folder = self.create_tempdir().full_path
         rng = np.random.default_rng(0)
@@ -222,6 +317,19 @@ class PredictTest(tf.test.TestCase):
         with Image.open(os.path.join(self.start, "seen.png")) as png:
             self.assertEqual(png.format, "PNG")
             self.assertGreater(png.size[1], 200)  # two rows
+
+    def test_image_names_with_spaces_around_commas_or_a_comma_inside(self):
+        folder = self.create_tempdir().full_path
+        three = draw_digit((120, 90), True, folder=folder, name="three")
+        comma = os.path.join(folder, "my,three.png")
+        shutil.copy(three, comma)
+        code, stdout, stderr = self._main(["--run=runs/linear", "--image={} , {}".format(three, three)])
+        self.assertEqual(code, 0, stderr)  # the second name was " /…/three.png": no such file
+        self.assertLen(stdout.splitlines(), 2)
+        self.assertEqual(list(_parse(stdout)), [three])
+        code, stdout, stderr = self._main(["--run=runs/linear", "--image=" + comma])
+        self.assertEqual(code, 0, stderr)  # was split into ".../my" and "three.png"
+        self.assertEqual(list(_parse(stdout)), [comma])
 
     def test_restore_imports_nothing_of_graphs_and_looks_for_no_gpu(self):
         # A fresh interpreter runs //:predict's main and then lists the project modules it loaded.
