@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import flags
 
 from graphs import posts
+from machine import quiet
 from programs import cli
 
 FLAGS = flags.FLAGS
@@ -25,6 +26,7 @@ flags.DEFINE_string("png", "", "Also draw each example into <example>.png in thi
 if __name__ == "__main__":
     cli.parse_command_line()  # before TensorFlow is imported (graphs/convolutions.py): --help answers at once
 
+quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # Files only: no display is needed, or wanted, on a build machine.

@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import flags
 
 from graphs import posts
+from machine import quiet
 from programs import cli
 
 FLAGS = flags.FLAGS
@@ -48,6 +49,7 @@ flags.DEFINE_string("data_dir", None, "A folder with MNIST's IDX files. Default:
 if __name__ == "__main__":
     cli.parse_command_line()  # before TensorFlow is imported: a bad flag or --help answers at once
 
+quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
 import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
 
 from data import idx  # noqa: E402

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags
 
+from machine import quiet
 from programs import cli
 
 FLAGS = flags.FLAGS
@@ -36,6 +37,7 @@ if __name__ == "__main__":
     # TensorFlow takes seconds to import: a bad flag, an extra argument or --help answers before it.
     cli.parse_command_line()
 
+quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
 import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
 
 from data import idx  # noqa: E402

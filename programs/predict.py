@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from data import digits
 from data import idx
 from data import loader
+from machine import quiet
 from programs import cli
 
 TOP = 3
@@ -50,6 +51,7 @@ if __name__ == "__main__":
         print("error: {}".format(e), file=sys.stderr)
         sys.exit(1)
 
+quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
 import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
 
 from session import restore  # noqa: E402

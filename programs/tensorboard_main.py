@@ -66,6 +66,8 @@ def main(argv=None):
         print("error: {}".format(e), file=sys.stderr)
         return 1
     # Imported only now: a mistyped flag answers at once, without loading TensorBoard's plugins.
+    from machine import quiet
+    quiet.import_tensorflow()  # TensorBoard loads it: without its start-up notes about a missing GPU
     from tensorboard import default
     from tensorboard import main_lib
     from tensorboard import program

@@ -6,7 +6,7 @@
   raises Interrupted at once, for the caller to say what was done and how to go on.
 * Inside `critical()` (a checkpoint or run.json being written, logs being flushed) a signal waits for
   the block to end, so no file is left half written.
-Standard library only: it is installed before TensorFlow is imported.
+Standard library only (machine/quiet.py is too): it is installed before TensorFlow is imported.
 """
 
 import _thread
@@ -15,6 +15,8 @@ import os
 import signal
 import sys
 import threading
+
+from machine import quiet
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -41,6 +43,7 @@ def exit_quietly(again=None):
     def handle(signum, frame):
         for sig in SIGNALS:
             signal.signal(sig, signal.SIG_IGN)  # a second signal does not print a second line
+        quiet.restore_stderr()  # a signal while TensorFlow is imported: stderr is the terminal again
         print("\n{} received while starting: stopped; nothing was written{}".format(
             signal.Signals(signum).name, "; to start again: " + again if again else ""), file=sys.stderr, flush=True)
         # Not SystemExit: raised inside a weakref callback or __del__ (the imports run the garbage

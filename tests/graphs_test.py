@@ -9,7 +9,6 @@ from data import loader
 from graphs import initializers
 from graphs import model
 from graphs import posts
-from machine import sessions
 from session import trainer
 
 tf.compat.v1.disable_eager_execution()
@@ -160,23 +159,6 @@ class PostsDefaultsTest(tf.test.TestCase):
             self.assertIn(" {} `{}`".format(net, init), init_row)
         self.assertIn("conv4 with `random_normal` {}".format(
             np.format_float_positional(posts.settings("conv4", "random_normal").learning_rate)), rate_row)
-
-
-class SessionsTest(tf.test.TestCase):
-
-    def test_no_gpu_device_is_asked_for_without_a_gpu_driver(self):
-        config = sessions.config()
-        self.assertEqual(config.device_count.get("GPU"), None if sessions.gpu_driver_present() else 0)
-        with sessions.new_session(tf.Graph()) as session:
-            kinds = {d.device_type for d in session.list_devices()}
-        self.assertIn("CPU", kinds)
-        if not sessions.gpu_driver_present():
-            self.assertNotIn("GPU", kinds)
-
-    def test_a_given_config_is_kept(self):
-        base = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=1)
-        self.assertIs(sessions.config(base), base)
-        self.assertEqual(base.inter_op_parallelism_threads, 1)
 
 
 class InitializersTest(tf.test.TestCase):

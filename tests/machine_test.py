@@ -1,0 +1,115 @@
+"""machine/: what this machine can do. Sessions ask for no GPU where there is no GPU driver
+(sessions.py); TensorFlow is imported without its start-up notes about a missing GPU, and nothing
+else it says is hidden (quiet.py).
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import tensorflow as tf
+
+from machine import quiet
+from machine import sessions
+from tests import testing
+
+# What TensorFlow's libraries print while they load, on a machine without a GPU (seen here).
+NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+         "I0000 00:00:1795860811.158016    4421 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
+         "GPU will not be used.\n")
+
+
+def _python(script, fake_tensorflow=None):
+    """Runs script in a fresh interpreter with the project importable; fake_tensorflow: the source of a
+    `tensorflow` module put first on the path in its place."""
+    folder = testing.ROOT
+    argv, env = testing.python_command("run.py", [])
+    if fake_tensorflow is not None:
+        import tempfile
+        folder = tempfile.mkdtemp()
+        with open(os.path.join(folder, "tensorflow.py"), "w") as f:
+            f.write(textwrap.dedent(fake_tensorflow))
+        env["PYTHONPATH"] = os.pathsep.join([folder, env["PYTHONPATH"]])
+    return subprocess.run([argv[0], "-c", textwrap.dedent(script)], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+class QuietTest(tf.test.TestCase):
+
+    def test_the_notes_are_recognised_and_nothing_else(self):
+        for line in NOISE.splitlines():
+            self.assertTrue(quiet.is_noise(line), line)
+        for line in ("E0000 00:00:1795860811.1 4421 cuda_platform.cc:52] failed call to cuInit: ...",
+                     "I0000 00:00:1795860811.1 4421 cpu_feature_guard.cc:227] This TensorFlow binary is optimized",
+                     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR (x)",
+                     "Traceback (most recent call last):"):
+            self.assertFalse(quiet.is_noise(line), line)
+
+    def test_the_real_import_prints_none_of_its_notes(self):
+        result = _python("""
+            import sys
+            from machine import quiet
+            tf = quiet.import_tensorflow()
+            print(tf.__name__, sys.modules['tensorflow'] is tf)
+            """)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "tensorflow True\n")
+        self.assertNotIn("cudart_stub", result.stderr)
+        self.assertNotIn("InitializeLog", result.stderr)
+
+    def test_anything_else_tensorflow_says_is_shown_and_a_failed_import_too(self):
+        result = _python("""
+            from machine import quiet
+            quiet.import_tensorflow()
+            """, fake_tensorflow="""
+            import os
+            os.write(2, {!r}.encode())
+            os.write(2, b"E0000 00:00:1.0 1 loader.cc:1] a real error\\n")
+            os.write(2, {!r}.encode())
+            raise ImportError("libtensorflow_framework.so.2: cannot open shared object file")
+            """.format(NOISE, NOISE))
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(result.stderr.startswith("E0000 00:00:1.0 1 loader.cc:1] a real error\nTraceback"),
+                        result.stderr)
+        self.assertIn("ImportError: libtensorflow_framework.so.2", result.stderr)
+        self.assertNotIn("cudart_stub", result.stderr)
+
+    def test_a_signal_during_the_import_is_said_on_the_real_stderr(self):
+        result = _python("""
+            from session import interrupts
+            from machine import quiet
+            interrupts.exit_quietly(again="bazel run //:run -- --net=linear")
+            quiet.import_tensorflow()
+            print("went on")
+            """, fake_tensorflow="""
+            import os, signal
+            os.write(2, {!r}.encode())
+            os.kill(os.getpid(), signal.SIGINT)
+            """.format(NOISE))
+        self.assertEqual(result.returncode, 130, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(result.stderr.strip().splitlines(), [
+            "SIGINT received while starting: stopped; nothing was written; to start again: "
+            "bazel run //:run -- --net=linear"])
+
+
+class SessionsTest(tf.test.TestCase):
+
+    def test_no_gpu_device_is_asked_for_without_a_gpu_driver(self):
+        config = sessions.config()
+        self.assertEqual(config.device_count.get("GPU"), None if sessions.gpu_driver_present() else 0)
+        with sessions.new_session(tf.Graph()) as session:
+            kinds = {d.device_type for d in session.list_devices()}
+        self.assertIn("CPU", kinds)
+        if not sessions.gpu_driver_present():
+            self.assertNotIn("GPU", kinds)
+
+    def test_a_given_config_is_kept(self):
+        base = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=1)
+        self.assertIs(sessions.config(base), base)
+        self.assertEqual(base.inter_op_parallelism_threads, 1)
+
+
+if __name__ == "__main__":
+    tf.test.main()
