@@ -175,16 +175,12 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
     with tf.compat.v1.Session(graph=graph, config=config) as session:
         session.run(init_op)
         try:
-            start = saved.restore(session)
+            start = saved.restore(session, steps)  # a checkpoint past --steps is refused there, the folder untouched
         except checkpoints.CheckpointError as e:
             raise cli.UsageError(str(e))
         if saved.removed:
             print("Removed {} file(s) left in {} by a run that stopped while saving".format(
                 len(saved.removed), checkpoint_dir), file=sys.stderr)
-        if start > steps:
-            raise cli.UsageError("the checkpoints in {} are of step {}, past --steps={}; pass --steps={} (or more) "
-                                 "to resume them, or choose another --checkpoint_dir".format(
-                                     checkpoint_dir, start, steps, start))
         try:
             writer = events.Writer(logdir, graph, guard=signals.critical)
             try:

@@ -77,8 +77,8 @@ def _count_rest(stream, limit):
     return count
 
 
-def _parse(path, stream):
-    """Reads header and data from an open (possibly decompressing) stream."""
+def _parse(path, stream, gunzipped=False):
+    """Reads header and data from an open stream (gunzipped: a decompressing one)."""
     magic = _read_at_most(stream, 4)
     if not magic:
         raise _fail(path, f"is empty; {_REDOWNLOAD}")
@@ -89,6 +89,10 @@ def _parse(path, stream):
         hint = ""
         if magic.startswith(b"<"):
             hint = " (looks like HTML, e.g. a download error page)"
+        elif gunzipped and magic.startswith(_GZIP_MAGIC):
+            hint = " (it is gzip-compressed twice: gunzip it once)"
+        elif gunzipped:
+            hint = " (in its gunzipped content)"
         elif str(path).endswith(".gz"):
             hint = " (its name ends in .gz but it is not gzip-compressed)"
         raise _fail(path, f"is not an IDX file: magic number is "
@@ -163,7 +167,7 @@ def read_idx(path):
                 return _parse(path, f)
             try:
                 with gzip.GzipFile(fileobj=f, mode="rb") as z:
-                    return _parse(path, z)
+                    return _parse(path, z, gunzipped=True)
             except (EOFError, zlib.error, gzip.BadGzipFile) as e:
                 # EOFError: stream cut short; BadGzipFile: bad header or
                 # CRC/length mismatch; zlib.error: corrupt deflate data.

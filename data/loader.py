@@ -106,6 +106,9 @@ def _checked_dir(data_dir, names=None):
     if not os.path.isdir(data_dir):
         raise idx.IdxError("--data_dir {} is not a folder; point it at a folder holding MNIST's "
                            "four IDX files".format(data_dir))
+    if not os.access(data_dir, os.R_OK | os.X_OK):  # else its files would be reported as not found
+        raise idx.IdxError("--data_dir {} cannot be read (permission denied); give yourself read access to "
+                           "it".format(data_dir))
     return data_dir
 
 

@@ -247,13 +247,21 @@ class Checkpoints:
             if not isinstance(saved, dict):
                 raise ValueError("not a JSON object")
             saved = dict(self.introduced, **saved)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep
             raise self._refuse("{} is unreadable ({}), so the checkpoints beside it cannot be trusted".format(
                 path, _reason(e)), folder, index_can_mend=False)
         lacking = [k for k in REQUIRED_SETTINGS if k not in saved]
         if lacking:
             raise self._refuse("{} is damaged (it lacks {}), so the checkpoints beside it cannot be "
                                "trusted".format(path, ", ".join(lacking)), folder, index_can_mend=False)
+        # A value of the wrong kind (a number for a folder, text for a seed) is damage, not another setting.
+        wrong = [k for k in sorted(self.settings) if k in saved and saved[k] != self.settings[k]
+                 and not (saved[k] is None or _kind(saved[k]) == "text" and saved[k] if k == "data_dir"
+                          else _kind(saved[k]) == _kind(self.settings[k]))]
+        if wrong:
+            raise self._refuse("{} is damaged ({}), so the checkpoints beside it cannot be trusted".format(
+                path, ", ".join("its {} is {}".format(k, _printable(json.dumps(saved[k]))) for k in wrong)),
+                folder, index_can_mend=False)
         if "data_dir" in saved and saved["data_dir"] != self.settings.get("data_dir"):
             raise CheckpointError("the checkpoints in {} were trained on {}; to resume, pass {}, or choose "
                                   "another --checkpoint_dir".format(
@@ -265,17 +273,17 @@ class Checkpoints:
             raise CheckpointError("the checkpoints in {} were written with {}; run with those flags to resume{}, "
                                   "or choose another --checkpoint_dir".format(
                                       self.directory,
-                                      ", ".join("--{}={} (now {})".format(k, saved[k], self.settings[k])
+                                      ", ".join("--{}={} (now {})".format(k, _printable(saved[k]), self.settings[k])
                                                 for k in differing),
                                       "" if not allow or len(allow) < len(differing) else
                                       " (or add {} to resume under the new value)".format(" ".join(allow))))
 
-    def restore(self, session):
+    def restore(self, session, steps=None):
         """Restores the latest checkpoint into session; returns the step to continue from (0: none).
 
         Returns 0 only for a folder without any checkpoint file; anything else it cannot resume from
-        exactly raises CheckpointError. Files left by an interrupted save are removed (listed in
-        self.removed): the index never names them.
+        exactly (or a checkpoint past `steps`, the run's last step) raises CheckpointError. Files left by
+        an interrupted save are removed (listed in self.removed) once it resumes: the index never names them.
         """
         folder = _Folder(self.directory)
         self.removed = []
@@ -292,6 +300,12 @@ class Checkpoints:
         step = self._read_index(folder)
         self._check_settings(folder)
         prefix = os.path.join(self.directory, "{}-{}".format(PREFIX, step))
+        # A symbolic link to nothing is a missing file, not a permission problem (os.access fails on both).
+        dangling = [n for n in folder.files[step] if not os.path.exists(os.path.join(self.directory, n))]
+        if dangling:
+            raise self._refuse("checkpoint {} is damaged ({} is a symbolic link to {}, which does not exist)".format(
+                prefix, dangling[0], _printable(os.readlink(os.path.join(self.directory, dangling[0])))), folder,
+                broken=step)
         unreadable = [n for n in folder.files[step] if not os.access(os.path.join(self.directory, n), os.R_OK)]
         if unreadable:
             raise CheckpointError("{} cannot be read (permission denied); give yourself read access to {}".format(
@@ -300,6 +314,10 @@ class Checkpoints:
             self.saver.restore(session, prefix)
         except (tf.errors.OpError, ValueError) as e:
             raise self._refuse("checkpoint {} is damaged ({})".format(prefix, _reason(e)), folder, broken=step)
+        if steps is not None and step > steps:  # refused before anything in the folder is touched
+            raise CheckpointError("the checkpoints in {} are of step {}, past --steps={}; pass --steps={} (or more) "
+                                  "to resume them, or choose another --checkpoint_dir".format(
+                                      self.directory, step, steps, step))
         self._remove_leftovers(folder)
         self.last_step = step
         return step
@@ -371,9 +389,25 @@ def indexed_step(directory):
 
 
 def _data_name(data_dir):
-    return "the embedded MNIST" if data_dir is None else "the data in {}".format(data_dir)
+    return "the embedded MNIST" if data_dir is None else "the data in {}".format(_printable(data_dir))
 
 
 def _data_flag(data_dir):
     return "no --data_dir (the embedded MNIST)" if data_dir is None else "--data_dir={}".format(
-        shlex.quote(data_dir))
+        _printable(shlex.quote(data_dir)))
+
+
+def _kind(value):
+    """A JSON value's kind, as run.json's settings must match it: null, bool, number, text, ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _printable(value):
+    """A value read from run.json, on one line: a newline or control character in it shows as '?'."""
+    return "".join(c if c.isprintable() else "?" for c in str(value))

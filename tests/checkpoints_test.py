@@ -74,6 +74,9 @@ class FolderTest(tf.test.TestCase):
     def _snapshot(self):
         files = {}
         for name in sorted(os.listdir(self.dir)):
+            if os.path.islink(self._path(name)):
+                files[name] = ("symbolic link", os.readlink(self._path(name)))
+                continue
             with open(self._path(name), "rb") as f:
                 files[name] = f.read()
         return files
@@ -189,6 +192,63 @@ class FolderTest(tf.test.TestCase):
         with open(self._path("run.json"), "w") as f:
             f.write("{}")
         self._refused(r"run.json is damaged \(it lacks net, init, learning_rate, batch_size, seed, shuffle\)")
+
+    def test_run_json_with_values_of_the_wrong_kind(self):
+        # Hand-edited or damaged: a number where a folder belongs (was a TypeError traceback), text for a
+        # seed (was "written with --seed=0 (now 0)"), an empty folder name (its remedy could never work).
+        self._saved()
+        for key, value in (("data_dir", 5), ("data_dir", ["a"]), ("data_dir", ""), ("seed", "0"), ("net", None)):
+            with self.subTest(key=key, value=value):
+                with open(self._path("run.json"), "w") as f:
+                    json.dump(dict(SETTINGS, **{key: value}), f)
+                self._refused(r"run.json is damaged \(its {} is {}\), so the checkpoints beside it cannot be "
+                              r"trusted".format(key, re.escape(json.dumps(value))))
+
+    def test_run_json_nested_too_deep(self):
+        self._saved()
+        with open(self._path("run.json"), "w") as f:
+            f.write("[" * 100000 + "]" * 100000)  # was a RecursionError traceback
+        self._refused(r"run.json is unreadable \(maximum recursion depth exceeded.*\)")
+
+    def test_run_json_values_are_shown_on_one_line(self):
+        self._saved()
+        with open(self._path("run.json"), "w") as f:
+            json.dump(dict(SETTINGS, net="linear\nfc3\x1b[31m", data_dir="/data\n/mnist"), f)
+        before = self._snapshot()
+        with self.assertRaisesRegex(checkpoints.CheckpointError, r"trained on the data in /data\?/mnist; to resume, "
+                                                                 r"pass --data_dir='/data\?/mnist'"):
+            self._restore()
+        with open(self._path("run.json"), "w") as f:
+            json.dump(dict(SETTINGS, net="linear\nfc3\x1b[31m"), f)
+        with self.assertRaisesRegex(checkpoints.CheckpointError, r"written with --net=linear\?fc3\?\[31m \(now linear\)"):
+            self._restore()
+        self.assertEqual(set(self._snapshot()), set(before))
+
+    def test_dangling_symbolic_link_is_a_missing_file_not_a_permission_problem(self):
+        self._saved()
+        for name in ("model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index"):
+            with self.subTest(name=name):
+                self._saved()
+                os.remove(self._path(name))
+                os.symlink(self._path("gone"), self._path(name))  # was "cannot be read (permission denied)"
+                self._refused(r"checkpoint .*model.ckpt-2 is damaged \({} is a symbolic link to {}, which does not "
+                              r"exist\)".format(re.escape(name), re.escape(self._path("gone"))), offers=1)
+                os.remove(self._path(name))
+
+    def test_checkpoint_past_the_steps_is_refused_before_leftovers_are_removed(self):
+        self._saved()
+        with open(self._path("checkpoint.tmp1"), "w") as f:
+            f.write("partial")
+        before = self._snapshot()
+        model = Model(self.dir)
+        try:
+            with self.assertRaisesRegex(checkpoints.CheckpointError, r"are of step 2, past --steps=1; pass --steps=2"):
+                model.saved.restore(model.session, steps=1)
+            self.assertEqual(self._snapshot(), before)
+            self.assertEqual(model.saved.restore(model.session, steps=2), 2)
+        finally:
+            model.close()
+        self.assertFalse(os.path.exists(self._path("checkpoint.tmp1")))
 
     def test_run_json_missing(self):
         self._saved()
@@ -445,8 +505,14 @@ class RunFolderTest(tf.test.TestCase):
     def test_checkpoint_past_the_steps_asked_for(self):
         logdir = self.create_tempdir().full_path
         self.assertEqual(_run(self._args(logdir, 5)).returncode, 0)
-        self.assertRegex(self._error(_run(self._args(logdir, 3))),
-                         r"^error: the checkpoints in .* are of step 5, past --steps=3; pass --steps=5")
+        leftover = os.path.join(logdir, "checkpoints", "checkpoint.tmp1")
+        with open(leftover, "w") as f:
+            f.write("partial")
+        result = _run(self._args(logdir, 3))
+        self.assertRegex(self._error(result), r"^error: the checkpoints in .* are of step 5, past --steps=3; pass --steps=5")
+        # The refusal is the only line, and the folder is left as it was (it once said "Removed 1 file(s)" first).
+        self.assertNotIn("Removed", result.stderr)
+        self.assertTrue(os.path.exists(leftover))
 
 
 if __name__ == "__main__":

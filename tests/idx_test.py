@@ -131,6 +131,15 @@ class IdxTest(absltest.TestCase):
         self.assertIn("0102", message)
         self.assertIdxError(self.write("page", b"<html>404</html>"), "HTML")
 
+    def test_bad_magic_inside_gzip_is_not_called_uncompressed(self):
+        # The ".gz but not gzip-compressed" hint once showed for any gzipped file with a bad magic.
+        message = self.assertIdxError(
+            self.write("twice.gz", _gz(_gz(_encode(_IMAGES)))), "gzip-compressed twice: gunzip it once")
+        self.assertIn("1f8b", message)
+        message = self.assertIdxError(
+            self.write("inner.gz", _gz(b"\x01\x02" + _encode(_IMAGES)[2:])), "in its gunzipped content")
+        self.assertNotIn("not gzip-compressed", message)
+
     def test_bad_dtype(self):
         data = bytearray(_encode(_IMAGES))
         data[2] = 0x0A

@@ -3,6 +3,7 @@
 import gzip
 import os
 import shutil
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -97,6 +98,13 @@ class DataDirTest(tf.test.TestCase):
     def test_data_dir_that_is_not_a_folder(self):
         with self.assertRaisesRegex(idx.IdxError, "not a folder"):
             loader.load_mnist(os.path.join(self.create_tempdir().full_path, "nope"))
+
+    def test_data_dir_that_cannot_be_read_is_not_reported_as_missing_files(self):
+        target = self._copy_embedded()
+        # As root os.access grants everything; a user without read access to the folder gets False.
+        with mock.patch.object(loader.os, "access", return_value=False):
+            with self.assertRaisesRegex(idx.IdxError, r"--data_dir .* cannot be read \(permission denied\)"):
+                loader.load_mnist(target)
 
 
 if __name__ == "__main__":
