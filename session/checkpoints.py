@@ -207,33 +207,10 @@ class Checkpoints:
 
     def _read_index(self, folder):
         """The step the `checkpoint` index names, after checking that checkpoint's files are all there."""
-        path = os.path.join(self.directory, INDEX_FILE)
         try:
-            with open(path, "rb") as f:
-                raw = f.read(1 << 20)
-        except OSError as e:
-            raise self._refuse("the checkpoint index {} cannot be read ({})".format(path, _reason(e)), folder)
-        state = checkpoint_state_pb2.CheckpointState()
-        try:
-            text_format.Parse(raw.decode("utf-8"), state)
-        except (UnicodeDecodeError, text_format.ParseError) as e:
-            raise self._refuse("the checkpoint index {} is garbled ({})".format(path, _reason(e)), folder)
-        if not state.model_checkpoint_path:
-            raise self._refuse("the checkpoint index {} is {}".format(
-                path, "empty" if not raw.strip() else "missing its model_checkpoint_path"), folder)
-        # Only ever this folder's own files, whatever path the index holds: an index that still names
-        # the folder's old place (absolute paths), or a copy's original, resumes from here.
-        name = os.path.basename(state.model_checkpoint_path.rstrip("/"))
-        match = _CHECKPOINT_NAME.match(name)
-        if not match:
-            raise self._refuse("the checkpoint index {} names {!r}, not a checkpoint this program writes "
-                               "(model.ckpt-<step>)".format(path, state.model_checkpoint_path), folder)
-        step = int(match.group(1))
-        lacking = folder.missing(step)
-        if lacking:
-            raise self._refuse("the checkpoint index {} names step {}, but {} {} missing".format(
-                path, step, ", ".join(lacking), "is" if len(lacking) == 1 else "are"), folder, broken=step)
-        return step
+            return read_index(self.directory, folder)
+        except DamagedIndex as e:
+            raise self._refuse(str(e), folder, broken=e.step)
 
     def _check_settings(self, folder):
         path = os.path.join(self.directory, SETTINGS_FILE)
@@ -377,15 +354,58 @@ class Checkpoints:
                         pass  # an old checkpoint left behind costs only space
 
 
+class DamagedIndex(Exception):
+    """A `checkpoint` index that names no complete checkpoint of its folder; step: the one it names, if any."""
+
+    def __init__(self, problem, step=None):
+        super().__init__(problem)
+        self.step = step
+
+
+def read_index(directory, folder=None):
+    """The step the folder's `checkpoint` index names (None: the folder has no index), checked to be a
+    complete checkpoint of this folder; DamagedIndex saying what is wrong otherwise. The one reader of
+    the index: resuming (Checkpoints), the line of a stopped run (indexed_step) and //:predict
+    (session/restore.py) all read it here."""
+    folder = folder or _Folder(directory)
+    if not folder.has_index:
+        return None
+    path = os.path.join(directory, INDEX_FILE)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(1 << 20)
+    except OSError as e:
+        raise DamagedIndex("the checkpoint index {} cannot be read ({})".format(path, _reason(e)))
+    state = checkpoint_state_pb2.CheckpointState()
+    try:
+        text_format.Parse(raw.decode("utf-8"), state)
+    except (UnicodeDecodeError, text_format.ParseError) as e:
+        raise DamagedIndex("the checkpoint index {} is garbled ({})".format(path, _reason(e)))
+    if not state.model_checkpoint_path:
+        raise DamagedIndex("the checkpoint index {} is {}".format(
+            path, "empty" if not raw.strip() else "missing its model_checkpoint_path"))
+    # Only ever this folder's own files, whatever path the index holds: an index that still names
+    # the folder's old place (absolute paths), or a copy's original, resumes from here.
+    name = os.path.basename(state.model_checkpoint_path.rstrip("/"))
+    match = _CHECKPOINT_NAME.match(name)
+    if not match:
+        raise DamagedIndex("the checkpoint index {} names {!r}, not a checkpoint this program writes "
+                           "(model.ckpt-<step>)".format(path, state.model_checkpoint_path))
+    step = int(match.group(1))
+    lacking = folder.missing(step)
+    if lacking:
+        raise DamagedIndex("the checkpoint index {} names step {}, but {} {} missing".format(
+            path, step, ", ".join(lacking), "is" if len(lacking) == 1 else "are"), step)
+    return step
+
+
 def indexed_step(directory):
-    """The step the folder's `checkpoint` index names, unchecked (None: no readable index); for saying
+    """The complete checkpoint the folder's index names (None: none, or a damaged index); for saying
     what a run stopped before restoring leaves behind."""
     try:
-        with open(os.path.join(directory, INDEX_FILE)) as f:
-            match = re.search(r'^model_checkpoint_path: ".*?model\.ckpt-(\d+)"$', f.read(1 << 20), re.M)
-    except (OSError, ValueError):
+        return read_index(directory)
+    except (DamagedIndex, CheckpointError):
         return None
-    return int(match.group(1)) if match else None
 
 
 def _data_name(data_dir):

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from machine import sessions
+from session import checkpoints
 
 INPUT = "input:0"
 LOGITS = "logits:0"
@@ -35,21 +36,19 @@ def checkpoint_dir_of_run(run_dir):
 
 
 def latest_checkpoint(directory):
-    """The newest checkpoint in directory (its path prefix), checked to carry its meta graph."""
+    """The newest checkpoint in directory (its path prefix), as the index names it (read as a resuming
+    run reads it: session/checkpoints.py), checked to carry its meta graph."""
     if not os.path.isdir(directory):
         raise RestoreError("{} is not a folder; point --checkpoint_dir at a run's checkpoints".format(directory))
     try:
-        state = tf.compat.v1.train.get_checkpoint_state(directory)
-    except (tf.errors.OpError, ValueError, UnicodeDecodeError) as e:
-        raise RestoreError("{}: its `checkpoint` index cannot be read ({}); restore the folder from a backup"
-                           .format(directory, type(e).__name__))
-    path = None
-    if state is not None and state.model_checkpoint_path:
-        # The checkpoint in this folder, whatever folder the index names (a run folder may have moved).
-        path = os.path.join(directory, os.path.basename(state.model_checkpoint_path))
-    if path is None or not os.path.isfile(path + ".index"):
+        step = checkpoints.read_index(directory)
+    except (checkpoints.DamagedIndex, checkpoints.CheckpointError) as e:
+        raise RestoreError("{}; use another run, or resume this one with //:run, which says how to mend it"
+                           .format(e))
+    if step is None:
         raise RestoreError("{} holds no checkpoint: train one with //:run (it saves every --save_every steps "
                            "and at the end)".format(directory))
+    path = os.path.join(directory, "{}-{}".format(checkpoints.PREFIX, step))
     if not os.path.isfile(path + ".meta"):
         raise RestoreError("checkpoint {} has no meta graph ({}.meta): it was saved before checkpoints carried "
                            "their graph; train a new run with //:run, whose checkpoints do".format(path, path))

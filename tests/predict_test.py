@@ -394,7 +394,16 @@ class PredictTest(tf.test.TestCase):
         shutil.copytree(os.path.join(self.run_dir, "checkpoints"), damaged)
         with open(restore.latest_checkpoint(damaged) + ".meta", "wb") as f:
             f.write(b"\x00garbage")
+        # An index naming a checkpoint whose weights are gone: read as a resuming run reads it.
+        cut = os.path.join(self.create_tempdir().full_path, "checkpoints")
+        shutil.copytree(os.path.join(self.run_dir, "checkpoints"), cut)
+        newest = os.path.basename(restore.latest_checkpoint(cut))
+        for name in os.listdir(cut):
+            if name.startswith(newest + ".data"):
+                os.remove(os.path.join(cut, name))
         for args, message in (
+                (["--checkpoint_dir=" + cut], "the checkpoint index .* names step \\d+, but .*data-00000-of-00001 is "
+                                              "missing; use another run, or resume this one with //:run"),
                 (["--run=nowhere"], ".*nowhere is not a folder"),
                 (["--run=" + empty], "{} holds no checkpoint".format(empty)),
                 (["--checkpoint_dir=" + old], "checkpoint .* has no meta graph"),

@@ -325,6 +325,11 @@ class SignalsTest(tf.test.TestCase):
         with open(os.path.join(folder, "checkpoint"), "w") as f:
             f.write('model_checkpoint_path: "model.ckpt-40"\nall_model_checkpoint_paths: "model.ckpt-40"\n')
         said = state.stopped(interrupts.Interrupted(signal.SIGTERM, at_once=True))
+        # The index alone is not a checkpoint: its files are missing, so nothing is said to be intact.
+        self.assertIn("stopped before training began; no checkpoint was written yet", said)
+        for name in ("model.ckpt-40.index", "model.ckpt-40.data-00000-of-00001"):
+            open(os.path.join(folder, name), "w").close()
+        said = state.stopped(interrupts.Interrupted(signal.SIGTERM, at_once=True))
         self.assertIn("stopped before training began; the checkpoint of step 40 in {} is intact".format(folder), said)
 
 
