@@ -232,9 +232,7 @@ class Checkpoints:
             raise self._refuse("{} is damaged (it lacks {}), so the checkpoints beside it cannot be "
                                "trusted".format(path, ", ".join(lacking)), folder, index_can_mend=False)
         # A value of the wrong kind (a number for a folder, text for a seed) is damage, not another setting.
-        wrong = [k for k in sorted(self.settings) if k in saved and saved[k] != self.settings[k]
-                 and not (saved[k] is None or _kind(saved[k]) == "text" and saved[k] if k == "data_dir"
-                          else _kind(saved[k]) == _kind(self.settings[k]))]
+        wrong = [k for k in sorted(self.settings) if k in saved and not _could_be(k, saved[k], self.settings[k])]
         if wrong:
             raise self._refuse("{} is damaged ({}), so the checkpoints beside it cannot be trusted".format(
                 path, ", ".join("its {} is {}".format(k, _printable(json.dumps(saved[k]))) for k in wrong)),
@@ -415,6 +413,16 @@ def _data_name(data_dir):
 def _data_flag(data_dir):
     return "no --data_dir (the embedded MNIST)" if data_dir is None else "--data_dir={}".format(
         _printable(shlex.quote(data_dir)))
+
+
+def _could_be(key, saved, now):
+    """Whether run.json's value for a setting is of a kind the flag could have had: a data folder is
+    null or non-empty text; anything else, the kind of this run's own value."""
+    if saved == now:
+        return True
+    if key == "data_dir":
+        return saved is None or (_kind(saved) == "text" and saved != "")
+    return _kind(saved) == _kind(now)
 
 
 def _kind(value):
