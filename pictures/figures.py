@@ -1,6 +1,6 @@
 """What the pictures share: a figure off screen (matplotlib's Agg backend), a digit drawn as MNIST
 shows it, a grid of small images, saving to PNG, and a run's stored arrays (`.npz`) read back.
-Every file is written atomically: a full disk or a Ctrl-C leaves the previous file whole."""
+Every file is written atomically (machine/files.py): a full disk or a Ctrl-C leaves the previous file whole."""
 
 import json
 import os
@@ -12,6 +12,8 @@ import numpy as np
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+
+from machine import files  # noqa: E402
 
 DPI = 100
 
@@ -64,24 +66,10 @@ def _bare(ax):
 def save(fig, out_path):
     """Writes fig as a PNG and closes it; returns out_path."""
     try:
-        write_atomically(out_path, lambda f: fig.savefig(f, dpi=DPI, format="png"))
+        files.write_atomically(out_path, lambda f: fig.savefig(f, dpi=DPI, format="png"))
     finally:
         plt.close(fig)
     return out_path
-
-
-def write_atomically(path, write):
-    """write(file) into a temporary file beside path, then renamed over it: a full disk or a Ctrl-C
-    leaves the previous file whole, never a part of the new one."""
-    temp = "{}.tmp{}".format(path, os.getpid())
-    try:
-        with open(temp, "wb") as f:
-            write(f)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
 
 
 class RunFolderError(Exception):
@@ -104,7 +92,7 @@ class Stored:
 
 def save_arrays(path, meta, arrays):
     """Writes {name: array} and meta (a dict, kept as JSON) to path, compressed."""
-    write_atomically(path, lambda f: np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays))
+    files.write_atomically(path, lambda f: np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays))
 
 
 def load_arrays(run_dir, file_name, missing):

@@ -27,6 +27,8 @@ from google.protobuf import text_format
 import tensorflow as tf
 from tensorflow.python.training import checkpoint_state_pb2
 
+from machine import files
+
 SETTINGS_FILE = "run.json"
 PREFIX = "model.ckpt"
 INDEX_FILE = "checkpoint"  # the Saver's own name for it
@@ -58,26 +60,10 @@ def _reason(error):
 
 def _is_leftover(name):
     """Files an interrupted save leaves: TensorFlow's `*.tempstate*` and `<prefix>_temp/`, the index's and
-    run.json's temporary copies. The index never names them, so they are never resumed from."""
+    run.json's temporary copies (machine/files.py names them <file>.tmp<pid>). The index never names them,
+    so they are never resumed from."""
     return (".tempstate" in name or (name.startswith(PREFIX) and name.endswith("_temp"))
             or re.match(r"^({}|{})\.tmp".format(re.escape(INDEX_FILE), re.escape(SETTINGS_FILE)), name) is not None)
-
-
-def write_atomically(path, text):
-    """path holds either its old content or all of text, never a part (temp file + fsync + rename)."""
-    temp = "{}.tmp{}".format(path, os.getpid())
-    try:
-        with open(temp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.remove(temp)
-        except OSError:
-            pass
-        raise
 
 
 class FolderLock:
@@ -317,8 +303,8 @@ class Checkpoints:
         only replaced once the new checkpoint is completely written."""
         try:
             if not self._settings_written:
-                write_atomically(os.path.join(self.directory, SETTINGS_FILE),
-                                 json.dumps(self.settings, indent=1, sort_keys=True) + "\n")
+                files.write_text_atomically(os.path.join(self.directory, SETTINGS_FILE),
+                                            json.dumps(self.settings, indent=1, sort_keys=True) + "\n")
                 self._settings_written = True
             # The meta graph travels with the weights, so //:predict restores the network without its
             # Python (LTFN 9; session/restore.py).
@@ -327,7 +313,7 @@ class Checkpoints:
             name = "{}-{}".format(PREFIX, step)
             previous = ([] if self.last_step is None or self.last_step >= step
                         else ["{}-{}".format(PREFIX, self.last_step)])
-            write_atomically(os.path.join(self.directory, INDEX_FILE), text_format.MessageToString(
+            files.write_text_atomically(os.path.join(self.directory, INDEX_FILE), text_format.MessageToString(
                 checkpoint_state_pb2.CheckpointState(model_checkpoint_path=name,
                                                      all_model_checkpoint_paths=previous + [name])))
         except (tf.errors.OpError, OSError) as e:

@@ -12,6 +12,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from machine import files
 from session import checkpoints
 from tests import testing
 
@@ -326,8 +327,8 @@ class FolderTest(tf.test.TestCase):
 
     def test_run_json_is_written_whole(self):
         path = self._path("run.json")
-        checkpoints.write_atomically(path, "first\n")
-        checkpoints.write_atomically(path, "second\n")
+        files.write_text_atomically(path, "first\n")  # as run.json and the index are written
+        files.write_text_atomically(path, "second\n")
         with open(path) as f:
             self.assertEqual(f.read(), "second\n")
         self.assertEqual(os.listdir(self.dir), ["run.json"])

@@ -1,6 +1,6 @@
 """machine/: what this machine can do. Sessions ask for no GPU where there is no GPU driver
 (sessions.py); TensorFlow is imported without its start-up notes about a missing GPU, and nothing
-else it says is hidden (quiet.py).
+else it says is hidden (quiet.py); a file is replaced whole or not at all (files.py).
 """
 
 import os
@@ -10,6 +10,7 @@ import textwrap
 
 import tensorflow as tf
 
+from machine import files
 from machine import quiet
 from machine import sessions
 from tests import testing
@@ -92,6 +93,24 @@ class QuietTest(tf.test.TestCase):
         self.assertEqual(result.stderr.strip().splitlines(), [
             "SIGINT received while starting: stopped; nothing was written; to start again: "
             "bazel run //:run -- --net=linear"])
+
+
+class FilesTest(tf.test.TestCase):
+
+    def test_a_write_that_fails_leaves_the_previous_file_whole_and_no_temporary(self):
+        folder = self.create_tempdir().full_path
+        path = os.path.join(folder, "activations.png")
+        files.write_atomically(path, lambda f: f.write(b"the previous picture"))
+
+        def half_then_fail(f):
+            f.write(b"half of a")
+            raise OSError(28, "No space left on device")
+
+        with self.assertRaisesRegex(OSError, "No space left"):
+            files.write_atomically(path, half_then_fail)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), b"the previous picture")
+        self.assertEqual(os.listdir(folder), ["activations.png"])
 
 
 class SessionsTest(tf.test.TestCase):
