@@ -44,13 +44,25 @@ def exit_quietly(again=None):
         for sig in SIGNALS:
             signal.signal(sig, signal.SIG_IGN)  # a second signal does not print a second line
         quiet.restore_stderr()  # a signal while TensorFlow is imported: stderr is the terminal again
-        print("\n{} received while starting: stopped; nothing was written{}".format(
-            signal.Signals(signum).name, "; to start again: " + again if again else ""), file=sys.stderr, flush=True)
+        _say("\n{} received while starting: stopped; nothing was written{}".format(
+            signal.Signals(signum).name, "; to start again: " + again if again else ""))
         # Not SystemExit: raised inside a weakref callback or __del__ (the imports run the garbage
         # collector), Python would print it as ignored and go on starting.
         os._exit(128 + signum)
     for sig in SIGNALS:
         signal.signal(sig, handle)
+
+
+def _say(line):
+    """A line on stderr from a signal handler. Written to the descriptor, not through sys.stderr: the
+    handler runs between two bytecodes of the main thread, which may be inside sys.stderr's own write
+    (a progress line), and a second write there raises "reentrant call" (seen in CI)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's captured stderr)
+        print(line, file=sys.stderr, flush=True)
+        return
+    os.write(fd, (line + "\n").encode("utf-8", "replace"))
 
 
 class Signals:
@@ -73,8 +85,8 @@ class Signals:
         if first:
             self.signum = signum
         if first and self._training:
-            print("\n{} received: stopping after this step (Ctrl-C again to stop at once)".format(
-                signal.Signals(signum).name), file=sys.stderr, flush=True)
+            _say("\n{} received: stopping after this step (Ctrl-C again to stop at once)".format(
+                signal.Signals(signum).name))
             return
         interrupted = Interrupted(self.signum, at_once=True)
         if self._critical:
