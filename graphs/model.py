@@ -47,7 +47,10 @@ def evaluation(logits, labels):
 
 
 def build(net, init, learning_rate):
-    """Builds the whole graph of `net` into the default graph and returns its named nodes."""
+    """Builds the whole graph of `net` into the default graph and returns its named nodes.
+
+    Programs call build_graph, which gives the graph its own tf.Graph and seed; this is its body.
+    """
     module = NETS[net]
     input, labels = placeholders(module.INPUT_SHAPE)
     logits = tf.identity(module.inference(input, init), name="logits")
@@ -56,3 +59,18 @@ def build(net, init, learning_rate):
     predictions, accuracy = evaluation(logits, labels)
     pre_activations = tf.compat.v1.get_collection(layers.PRE_ACTIVATIONS)
     return Model(input, labels, logits, cost, optimizer, predictions, accuracy, pre_activations)
+
+
+def build_graph(net, init, learning_rate, seed=0):
+    """The one builder: `net`'s whole graph in a fresh tf.Graph, seeded, with its initializer op.
+
+    Returns (graph, Model, init_op). Every program, the bench, the lessons and the tests build here, so
+    the graph a learner inspects is the graph //:run trains. Callers may add ops that create no
+    variables (summaries, numerics checks) under `graph.as_default()` before finalizing it.
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.set_random_seed(seed)
+        nodes = build(net, init, learning_rate)
+        init_op = tf.compat.v1.global_variables_initializer()
+    return graph, nodes, init_op
