@@ -40,6 +40,12 @@ def _fake_data(n, input_shape, seed=0):
     return loader.DataSet(images, labels)
 
 
+def _numbered(n):
+    """n images whose every pixel is the image's number (0, 1, ...), each labelled with its number mod 10."""
+    images = np.repeat(np.arange(n, dtype=np.float32)[:, None], 784, axis=1)
+    return loader.DataSet(images, np.eye(10, dtype=np.float32)[np.arange(n) % 10])
+
+
 class Conv4ShapesTest(tf.test.TestCase):
     """LTFN 5: 28x28x1 -> 64 -> 64 -> pool -> 128 -> 128 -> pool (7x7x128) -> 6,272 -> 10."""
 
@@ -102,8 +108,14 @@ class NetworksTest(tf.test.TestCase):
     def test_shared_nodes_carry_the_posts_names(self):
         for net in model.NETS:
             graph, nodes, session = _build(net)
-            for name in ("input", "labels", "logits", "cost", "optimizer", "predictions", "accuracy"):
-                self.assertIsNotNone(graph.get_operation_by_name(name), (net, name))
+            # get_operation_by_name raises for a missing name: the op's type is what can be wrong.
+            for name, op_type in (("input", "Placeholder"), ("labels", "Placeholder"), ("logits", "Identity"),
+                                  ("cost", "Mean"), ("optimizer", "NoOp"), ("predictions", "Softmax"),
+                                  ("accuracy", "Mean")):
+                self.assertEqual(graph.get_operation_by_name(name).type, op_type, (net, name))
+            for name in ("input", "labels", "logits", "cost", "predictions", "accuracy"):
+                self.assertIs(graph.get_tensor_by_name(name + ":0"), getattr(nodes, name), (net, name))
+            self.assertIs(graph.get_operation_by_name("optimizer"), nodes.optimizer, net)
             self.assertEqual(nodes.input.shape.as_list()[0], None)
             self.assertEqual(nodes.labels.shape.as_list(), [None, 10])
             session.close()
@@ -206,6 +218,44 @@ class InitializersTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "random_normal, small, xavier, variance_scaling"):
             initializers.weights("he", "relu")
 
+    # The final layer of each net: the one producing logits, Xavier under --init=variance_scaling (LTFN 6).
+    FINAL = {"linear": "layer1", "fc3": "layer3", "conv4": "layer5"}
+
+    def test_every_layer_of_every_built_net_gets_its_schemes_initializer(self):
+        # The spread of each layer's weights in the graph //:run trains: the standard deviation each scheme
+        # gives for the layer's fan-in/fan-out, and the shape of the distribution by its largest weight:
+        # normal (beyond 2.5 sd), truncated normal (within 2 sd of the untruncated normal), uniform (within
+        # Glorot's limit, sqrt(3) sd). He's and Glorot's sd nearly agree on a final layer: the bound tells.
+        for net in model.NETS:
+            for init in initializers.INITS:
+                graph, _, session = _build(net, init=init)
+                with graph.as_default():
+                    weights = [v for v in tf.compat.v1.global_variables() if v.op.name.endswith("_weights")]
+                self.assertLen(weights, {"linear": 1, "fc3": 3, "conv4": 5}[net])
+                for variable, w in zip(weights, session.run(weights)):
+                    layer = variable.op.name.split("/")[0]
+                    self._assert_spread(w, init, layer == self.FINAL[net], "{} {} {}".format(net, init, layer))
+                session.close()
+
+    def _assert_spread(self, w, init, final, where):
+        receptive = int(np.prod(w.shape[:-2]))  # 3x3 for a convolution, 1 for a matmul
+        fan_in, fan_out = receptive * w.shape[-2], receptive * w.shape[-1]
+        largest = np.abs(w).max()
+        if init in ("random_normal", "small"):
+            sd = 1.0 if init == "random_normal" else 0.01
+            self.assertNear(w.std(), sd, 0.08 * sd, where)
+            self.assertGreater(largest, 2.5 * sd, where)
+        elif init == "variance_scaling" and not final:
+            sd = np.sqrt(2.0 / fan_in)
+            self.assertNear(w.std(), sd, 0.08 * sd, where)
+            self.assertLessEqual(largest, 2 * sd / 0.87962566103423978 + 1e-6, where)
+            self.assertGreater(largest, np.sqrt(6.0 / (fan_in + fan_out)), where)
+        else:  # xavier everywhere, and variance_scaling's final layer
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            self.assertNear(w.std(), limit / np.sqrt(3.0), 0.08 * limit / np.sqrt(3.0), where)
+            self.assertLessEqual(largest, limit, where)
+            self.assertGreater(largest, 0.95 * limit, where)
+
     def test_biases_start_at_zero(self):
         graph, _, session = _build("fc3", init="random_normal")
         with graph.as_default():
@@ -232,6 +282,38 @@ class Ltfn6InitialCostTest(tf.test.TestCase):
         self.assertNear(self._initial_cost("small"), np.log(10.0), 0.01)
         self.assertBetween(self._initial_cost("variance_scaling"), 1.0, 10.0)
         self.assertBetween(self._initial_cost("xavier"), 1.0, 10.0)
+
+
+class EvaluationNodesTest(tf.test.TestCase):
+    """LTFN 1-2's cost, predictions and accuracy nodes against hand counts on a fixed batch (`logits` fed)."""
+
+    # Five images: the largest logit (2, the others -1) at 3, 1, 0, 9, 4; the labels 3, 1, 2, 9, 5: 3 of 5 right.
+    GUESSES, LABELS = [3, 1, 0, 9, 4], [3, 1, 2, 9, 5]
+
+    def _run(self, net):
+        _, nodes, session = _build(net)
+        logits = np.full((5, 10), -1.0, np.float32)
+        logits[np.arange(5), self.GUESSES] = 2.0
+        labels = np.eye(10, dtype=np.float32)[self.LABELS]
+        fetched = session.run([nodes.cost, nodes.predictions, nodes.accuracy],
+                              {nodes.logits: logits, nodes.labels: labels})
+        session.close()
+        return fetched
+
+    def test_accuracy_is_the_share_of_right_guesses(self):
+        for net in model.NETS:
+            _, _, accuracy = self._run(net)
+            self.assertAllClose(accuracy, 3 / 5, msg=net)
+
+    def test_predictions_are_the_softmax_and_cost_the_mean_cross_entropy(self):
+        # Each row: e^2 at its guess, e^-1 at the nine others.
+        total = np.e ** 2 + 9 * np.e ** -1
+        right, wrong = np.e ** 2 / total, np.e ** -1 / total
+        cost, predictions, _ = self._run("linear")
+        self.assertAllClose(predictions[0], [wrong] * 3 + [right] + [wrong] * 6)
+        self.assertAllClose(predictions.sum(axis=1), np.ones(5))
+        # Right on 3 images (-ln right), wrong on 2 (-ln wrong), averaged over the 5.
+        self.assertAllClose(cost, (3 * -np.log(right) + 2 * -np.log(wrong)) / 5)
 
 
 class TestInferenceTest(tf.test.TestCase):
@@ -309,6 +391,31 @@ class TrainingTest(tf.test.TestCase):
         self.assertAllEqual(np.sort(epoch, axis=0), np.sort(data.images, axis=0))
         self.assertAllEqual(a(4)[0], b(4)[0])
         self.assertNotAllEqual(a(0)[0], data.images[:100])
+
+    def test_batches_in_order_by_hand(self):
+        # Seven images numbered 0-6 (every pixel its number), batches of 3: step 2 takes 6, 0, 1.
+        data = _numbered(7)
+        batches = trainer.Batches(data, 3, (784,))
+        for step, numbers in ((0, [0, 1, 2]), (1, [3, 4, 5]), (2, [6, 0, 1]), (4, [5, 6, 0]), (7, [0, 1, 2])):
+            images, labels = batches(step)
+            self.assertAllEqual(images[:, 0], numbers, step)
+            self.assertAllEqual(images[:, 783], numbers, step)
+            self.assertAllEqual(labels.argmax(axis=1), numbers, step)
+
+    def test_shuffled_batches_take_each_epoch_in_its_own_order(self):
+        # Seven images, batches of 3, seed 5: steps 0-4 take positions 0-14, i.e. epochs 0, 1 and 2 (one image of
+        # it). Epoch e's order is the one Batches promises: numpy's permutation seeded by (seed, e).
+        orders = [np.random.default_rng([5, epoch]).permutation(7) for epoch in range(3)]
+        self.assertEqual(len({tuple(order) for order in orders}), 3)  # three epochs, three different orders
+        expected = np.concatenate(orders)[:15]
+        batches = trainer.Batches(_numbered(7), 3, (784,), shuffle=True, seed=5)
+        images = np.concatenate([batches(step)[0] for step in range(5)])
+        labels = np.concatenate([batches(step)[1] for step in range(5)])
+        self.assertAllEqual(images[:, 0], expected)
+        self.assertAllEqual(labels.argmax(axis=1), expected)
+        # A resumed run (a new Batches, at step 3) gets the very batch the first run got.
+        self.assertAllEqual(trainer.Batches(_numbered(7), 3, (784,), shuffle=True, seed=5)(3)[0][:, 0],
+                            expected[9:12])
 
     def test_training_lowers_the_cost_on_a_fixed_batch(self):
         _, nodes, session = _build("linear", init="random_normal", learning_rate=0.5)
