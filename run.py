@@ -228,6 +228,7 @@ def _train_and_test(session, module, nodes, histograms, batches, data, saved, wr
     def save(step):
         state.step = step
         with signals.critical():  # a checkpoint is never left half written
+            interrupts.reached("saving")  # where tests/robustness_test.py signals a run
             try:
                 saved.save(session, step)
             except checkpoints.CheckpointError as e:

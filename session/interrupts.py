@@ -21,6 +21,18 @@ from machine import quiet
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+# A test's hook, called at the named points of a run (reached() below): tests/testing.py's wrapper sets it in the
+# run's own process to send signals at an exact point. No flag, environment variable or file sets it, so a
+# production run never has one.
+test_hook = None
+
+
+def reached(point):
+    """The run is at `point` ("saving": inside a checkpoint's critical block, before it is written)."""
+    if test_hook is not None:
+        test_hook(point)
+
+
 class Interrupted(BaseException):
     """A signal ended the run; at_once: it did not wait for a step boundary.
 

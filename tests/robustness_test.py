@@ -247,32 +247,24 @@ class InterruptTest(tf.test.TestCase):
         self.assertNotIn("Cost:", rerun.stdout.split("Testing on")[0])
         self.assertEqual(_figures(rerun.stdout), _figures(whole.stdout))
 
-    def test_second_ctrl_c_stops_at_once_and_says_what_is_saved(self):
+    def test_two_signals_while_a_checkpoint_is_written_wait_for_it_then_stop_at_once(self):
+        # The run sends itself two SIGINTs inside the critical block of its first checkpoint (step 2): the first
+        # asks training to stop after the step, the second would stop at once, and both wait for the checkpoint.
         logdir = self.create_tempdir().full_path
-        child = _start(["--net=fc3", "--steps=100000", "--print_every=1000", "--save_every=100000",
-                        "--logdir=" + logdir])
-        for line in child.stdout:
-            if line.startswith("Cost:"):  # training is under way
-                break
-        child.send_signal(signal.SIGINT)
-        for line in child.stderr:
-            if line.startswith("SIGINT received"):
-                break
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=600)
-        self.assertEqual(child.returncode, 130, err)
-        self.assertNotIn("Traceback", err)
-        said = [l for l in err.splitlines() if l.startswith("SIGINT:")]
-        self.assertLen(said, 1, err)
-        saved = sorted(n for n in os.listdir(os.path.join(logdir, "checkpoints")) if n.endswith(".index"))
-        # The second signal lands before the step's checkpoint is written, or (held back) right after it.
-        if saved:
-            self.assertRegex(said[0], r"^SIGINT: stopped (at once during training; the checkpoint of step \d+ .* is "
-                                      r"intact|at step \d+ of 100000; checkpoint saved in )")
-            self.assertIn("model.ckpt-{}.index".format(re.search(r"step (\d+)", said[0]).group(1)), saved)
-        else:
-            self.assertRegex(said[0], r"^SIGINT: stopped at once during training; no checkpoint was written yet; "
-                                      r"to resume: bazel run //:run -- ")
+        result = testing.run_signalled_at("saving", [signal.SIGINT, signal.SIGINT], "run.py", [
+            "--net=linear", "--steps=100000", "--print_every=1000", "--save_every=2", "--logdir=" + logdir])
+        self.assertEqual(result.returncode, 130, result.stderr)
+        hooked = result.stderr.index("test hook: signals at saving")
+        self.assertGreater(result.stderr.index("SIGINT received: stopping after this step"), hooked, result.stderr)
+        said = _one_error_line(self, result.stderr)
+        folder = os.path.join(logdir, "checkpoints")
+        self.assertEqual(said, "SIGINT: stopped at once during training; the checkpoint of step 2 in {} is intact; "
+                               "to resume: bazel run //:run -- --net=linear --steps=100000 --print_every=1000 "
+                               "--save_every=2 --logdir={}".format(folder, logdir))
+        self.assertEqual(sorted(n for n in os.listdir(folder) if n.startswith("model.ckpt")),
+                         ["model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index", "model.ckpt-2.meta"])
+        with open(os.path.join(folder, "checkpoint")) as f:
+            self.assertIn('model_checkpoint_path: "model.ckpt-2"', f.read())
 
 
 class SignalsTest(tf.test.TestCase):

@@ -54,6 +54,34 @@ def run_watching_imports(script, args, modules=("tensorflow",), env=None, timeou
             return result, json.load(f)
 
 
+# Runs a script as __main__ with interrupts.test_hook set: the first time the run reaches the named point, the run
+# sends itself the signals, one after the other (raise_signal runs each handler before it returns), and says so on
+# stderr. The hook lives only in this process: no flag or environment variable of the program reaches it.
+_SIGNAL_AT = """
+import runpy, signal, sys
+point, signums, script = sys.argv[1], [int(s) for s in sys.argv[2].split(",")], sys.argv[3]
+sys.argv = sys.argv[3:]
+from session import interrupts
+fired = []
+def hook(reached):
+    if reached == point and not fired:
+        fired.append(reached)
+        print("test hook: signals at " + reached, file=sys.stderr, flush=True)
+        for signum in signums:
+            signal.raise_signal(signum)
+interrupts.test_hook = hook
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_signalled_at(point, signums, script, args, timeout=300):
+    """run_program's result for a run that sends itself `signums` when it first reaches `point`
+    (session/interrupts.reached)."""
+    argv, full_env = python_command(script, args)
+    return subprocess.run([sys.executable, "-c", _SIGNAL_AT, point, ",".join(str(int(s)) for s in signums)] + argv[1:],
+                          capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
 def write_idx(path, array, compress=None):
     """array (uint8) as an IDX file; gzipped when path ends in .gz (or compress=True)."""
     array = np.asarray(array)
