@@ -1,6 +1,7 @@
 """The posts' networks (LTFN 1-6): shapes, names, initializers, and what test inference runs."""
 
 import os
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -118,6 +119,18 @@ class NetworksTest(tf.test.TestCase):
             self.assertIs(graph.get_operation_by_name("optimizer"), nodes.optimizer, net)
             self.assertEqual(nodes.input.shape.as_list()[0], None)
             self.assertEqual(nodes.labels.shape.as_list(), [None, 10])
+            session.close()
+
+    def test_a_relu_follows_every_layer_but_the_last(self):
+        # LTFN 3 and 5: ReLUs after the hidden layers; the logits come straight from the last layer's BiasAdd.
+        relus = {"linear": [], "fc3": ["layer1/layer1_output", "layer2/layer2_output"],
+                 "conv4": ["layer1/layer1_out", "layer2/layer2_out", "layer3/layer3_out", "layer4/layer4_out"]}
+        for net, names in relus.items():
+            graph, nodes, session = _build(net)
+            self.assertEqual(sorted(op.name for op in graph.get_operations() if op.type == "Relu"), names, net)
+            self.assertEqual([t.op.name for t in nodes.pre_activations], [n.split("_")[0] + "_" + (
+                "conv" if net == "conv4" else "linear") for n in names], net)
+            self.assertEqual(nodes.logits.op.inputs[0].op.type, "BiasAdd", net)
             session.close()
 
     def test_batches_of_1_10_and_283_run_through_the_same_graph(self):
@@ -416,6 +429,59 @@ class TrainingTest(tf.test.TestCase):
         # A resumed run (a new Batches, at step 3) gets the very batch the first run got.
         self.assertAllEqual(trainer.Batches(_numbered(7), 3, (784,), shuffle=True, seed=5)(3)[0][:, 0],
                             expected[9:12])
+
+    def test_train_prints_saves_and_stops_at_the_steps_asked(self):
+        _, nodes, session = _build("linear", init="random_normal")
+        batches = trainer.Batches(_fake_data(30, (784,)), 10, (784,))
+        printed, stepped, saved = [], [], []
+        done = trainer.train(session, nodes, batches, 8, print_every=3, start_step=1,
+                             on_print=lambda step, cost, accuracy, rate: printed.append((step, cost, accuracy)),
+                             save_every=4, save=saved.append, on_step=lambda step, cost: stepped.append((step, cost)))
+        self.assertEqual(done, 8)
+        self.assertEqual([step for step, _ in stepped], [1, 2, 3, 4, 5, 6, 7])
+        self.assertEqual([step for step, _, _ in printed], [3, 6])
+        self.assertEqual(saved, [4, 8])  # steps done, every 4 (not the step's index)
+        costs = dict(stepped)
+        for step, cost, accuracy in printed:
+            self.assertEqual(cost, costs[step])
+            self.assertAllClose(accuracy * 10, round(accuracy * 10))  # a share of a batch of 10
+        # should_stop, asked after each step: the third yes-or-no is yes, so three steps are done.
+        asked = []
+        self.assertEqual(trainer.train(session, nodes, batches, 100, 100,
+                                       should_stop=lambda: asked.append(1) or len(asked) == 3), 3)
+        self.assertEqual(trainer.train(session, nodes, batches, 5, 100, start_step=7), 7)  # nothing left to do
+        session.close()
+
+    def test_train_reports_the_images_per_second_of_each_printed_window(self):
+        # Each step sleeps 20 ms in on_step: two steps of 10 images between prints take at least 40 ms, and at
+        # most the time from one print's end to the next one's start.
+        _, nodes, session = _build("linear", init="random_normal")
+        times, rates = [], []
+
+        def on_print(step, cost, accuracy, rate):
+            rates.append(rate)
+            times.append(time.perf_counter())
+            time.sleep(0.001)
+            times.append(time.perf_counter())
+        trainer.train(session, nodes, trainer.Batches(_fake_data(30, (784,)), 10, (784,)), 5, print_every=2,
+                      on_print=on_print, on_step=lambda step, cost: time.sleep(0.02))
+        self.assertLen(rates, 3)
+        for k in (1, 2):
+            self.assertBetween(rates[k], 20 / (times[2 * k] - times[2 * k - 1]), 20 / 0.04)
+        session.close()
+
+    def test_score_is_the_mean_cross_entropy_and_the_share_right_in_percent(self):
+        logits = np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [0.0, 2.0]])
+        labels = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])  # 3 of 4 right
+        right, wrong = np.log(1 + np.exp(-2.0)), np.log(1 + np.exp(2.0))
+        cost, accuracy = trainer.score(logits, labels)
+        self.assertAllClose(cost, (3 * right + wrong) / 4)
+        self.assertEqual(accuracy, 75.0)
+
+    def test_diverged_error_names_the_layer_and_the_tensor(self):
+        self.assertEqual(str(trainer.DivergedError(7, tensor="layer2/layer2_linear:0", values="NaN")),
+                         "layer2 went NaN at step 7, in layer2/layer2_linear:0")
+        self.assertEqual(str(trainer.DivergedError(3, cost=float("inf"))), "cost became inf at step 3")
 
     def test_training_lowers_the_cost_on_a_fixed_batch(self):
         _, nodes, session = _build("linear", init="random_normal", learning_rate=0.5)
