@@ -168,7 +168,7 @@ class PostsDefaultsTest(tf.test.TestCase):
             self.assertEqual(posts.DEFAULT_INIT[net], init)
             self.assertEqual(posts.settings(net, init), posts.Settings(learning_rate=learning_rate, steps=steps))
         # LTFN 5's ConvNet with random_normal weights: 0.0001 kills every ReLU, 0.000001 keeps the post's regime.
-        self.assertEqual(posts.settings("conv4", "random_normal").learning_rate, 0.000001)
+        self.assertEqual(posts.settings("conv4", "random_normal"), posts.Settings(learning_rate=0.000001, steps=5000))
 
     def test_the_readme_flags_table_states_them(self):
         steps_row, rate_row, init_row = (self._readme_row(f) for f in ("steps", "learning_rate", "init"))
@@ -180,6 +180,49 @@ class PostsDefaultsTest(tf.test.TestCase):
             self.assertIn(" {} `{}`".format(net, init), init_row)
         self.assertIn("conv4 with `random_normal` {}".format(
             np.format_float_positional(posts.settings("conv4", "random_normal").learning_rate)), rate_row)
+
+
+class PostsFiguresTest(tf.test.TestCase):
+    """The posts' figures and the bands //:reproduce holds our runs to, as the README states them."""
+
+    def test_the_readme_results_table_shows_the_posts_figures(self):
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+        with open(path, encoding="utf-8") as f:
+            rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line.split("|")
+                    for line in f if line.startswith("| ") and " / " in line.split("|")[1]}
+        for (net, init), figure in posts.FIGURES.items():
+            cells = rows[("{} / {}".format(net, init), figure.post)]
+            self.assertEqual(cells[3].strip(), "{:.6g}".format(figure.test_cost), (net, init))
+            self.assertEqual(cells[5].strip(), "{:.2f} %".format(figure.test_accuracy), (net, init))
+
+    # The README's words: single layer 50-70 %; fc3 80-92 %; conv4/random_normal 70-92 % with a test cost over
+    # 1,000; conv4/small under 20 % with a test cost of 2.3026 +- 0.01; conv4/variance_scaling at least 96.5 % with
+    # a test cost under 0.15. (accuracy low, high), (cost low, high), edges included.
+    BANDS = {
+        ("linear", "random_normal"): ((50.0, 70.0), (0.0, None)),
+        ("fc3", "random_normal"): ((80.0, 92.0), (0.0, None)),
+        ("conv4", "random_normal"): ((70.0, 92.0), (1000.0, None)),
+        ("conv4", "small"): ((0.0, 20.0), (2.3026 - 0.01, 2.3026 + 0.01)),
+        ("conv4", "variance_scaling"): ((96.5, 100.0), (0.0, 0.15)),
+    }
+
+    def test_bands_hold_their_edges_and_nothing_beyond(self):
+        self.assertEqual(set(posts.BANDS), set(self.BANDS))
+        for (net, init), ((acc_low, acc_high), (cost_low, cost_high)) in self.BANDS.items():
+            cost = cost_low if cost_high is None else (cost_low + cost_high) / 2
+            accuracy = (acc_low + acc_high) / 2
+            for acc in (acc_low, acc_high):
+                self.assertTrue(posts.in_band(net, init, cost, acc), (net, init, acc))
+            for acc in (acc_low - 0.01, acc_high + 0.01):
+                self.assertFalse(posts.in_band(net, init, cost, acc), (net, init, acc))
+            for c in (cost_low, cost_high if cost_high is not None else 1e30):
+                self.assertTrue(posts.in_band(net, init, c, accuracy), (net, init, c))
+            for c in (cost_low - 1e-6, cost_high + 1e-6) if cost_high is not None else (cost_low - 1e-6,):
+                self.assertFalse(posts.in_band(net, init, c, accuracy), (net, init, c))
+
+    def test_each_posts_figure_lies_in_its_band(self):
+        for (net, init), figure in posts.FIGURES.items():
+            self.assertTrue(posts.in_band(net, init, figure.test_cost, figure.test_accuracy), (net, init))
 
 
 class InitializersTest(tf.test.TestCase):
