@@ -133,6 +133,15 @@ class NetworksTest(tf.test.TestCase):
             self.assertEqual(nodes.logits.op.inputs[0].op.type, "BiasAdd", net)
             session.close()
 
+    def test_build_graph_seeds_with_0_unless_told(self):
+        def weights(*seed):
+            graph, _, init_op = model.build_graph("linear", "random_normal", 0.01, *seed)
+            with tf.compat.v1.Session(graph=graph) as session:
+                session.run(init_op)
+                return session.run(graph.get_tensor_by_name("layer1/layer1_weights:0"))
+        self.assertAllEqual(weights(), weights(0))
+        self.assertNotAllEqual(weights(), weights(1))
+
     def test_batches_of_1_10_and_283_run_through_the_same_graph(self):
         for net in model.NETS:
             _, nodes, session = _build(net)
