@@ -138,7 +138,7 @@ class NetworksTest(tf.test.TestCase):
             graph, _, init_op = model.build_graph("linear", "random_normal", 0.01, *seed)
             with tf.compat.v1.Session(graph=graph) as session:
                 session.run(init_op)
-                return session.run(graph.get_tensor_by_name("layer1/layer1_weights:0"))
+                return session.run(graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)[0])
         self.assertAllEqual(weights(), weights(0))
         self.assertNotAllEqual(weights(), weights(1))
 
