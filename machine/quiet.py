@@ -1,7 +1,7 @@
 """TensorFlow imported without its start-up notes that are not about the user's run (a quiet first contact).
 
 While `import tensorflow` loads its C++ libraries, they print, before any setting can reach them (neither
-TF_CPP_MIN_LOG_LEVEL nor CUDA_VISIBLE_DEVICES changes them; README, "First contact"):
+TF_CPP_MIN_LOG_LEVEL nor CUDA_VISIBLE_DEVICES changes them; docs/output.md, "What a run shows"):
 
     WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
     I0000 00:00:1795860811.158016    4421 cudart_stub.cc:31] Could not find cuda drivers on your machine, ...
