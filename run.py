@@ -152,17 +152,14 @@ def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, confi
     module = model.NETS[net]
     data = _load_data(data_dir)
 
-    graph = tf.Graph()
+    graph, nodes, init_op = model.build_graph(net, init, learning_rate, FLAGS.seed)
     with graph.as_default():
-        tf.compat.v1.set_random_seed(FLAGS.seed)
-        nodes = model.build(net, init, learning_rate)
         if FLAGS.check_numerics:
             # Runs with the optimizer: a NaN/Inf anywhere fails that very step, naming the node.
             nodes = nodes._replace(optimizer=tf.group(
                 nodes.optimizer, tf.compat.v1.add_check_numerics_ops(), name="optimizer_checked"))
         # LTFN 6's histograms (after the numerics checks, which need not check them), fetched on printed steps only.
         histograms = summaries.histograms(nodes)
-        init_op = tf.compat.v1.global_variables_initializer()
         saved = state.saved = checkpoints.Checkpoints(checkpoint_dir, {
             "net": net, "init": init, "learning_rate": learning_rate, "batch_size": FLAGS.batch_size,
             "seed": FLAGS.seed, "shuffle": FLAGS.shuffle, "precision": FLAGS.precision, "data_dir": data_dir,

@@ -20,7 +20,7 @@ NETS = ("linear", "fc3", "conv4")
 # --init: the weight initializations of LTFN 6 (graphs/initializers.py implements them).
 INITS = ("random_normal", "small", "xavier", "variance_scaling")
 
-# LTFN 4's examples, in the post's order (graphs/convolutions.py builds them; //:convolutions --example).
+# LTFN 4's examples, in the post's order (labs/convolutions.py builds them; //:convolutions --example).
 CONVOLUTION_EXAMPLES = ("valid", "edges", "same", "stride", "depth_in", "depth_out", "max_pool")
 
 # The init each post used for each network when --init is not given.

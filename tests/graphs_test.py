@@ -15,11 +15,7 @@ tf.compat.v1.disable_eager_execution()
 
 
 def _build(net, init="variance_scaling", learning_rate=0.01, seed=0):
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.compat.v1.set_random_seed(seed)
-        nodes = model.build(net, init, learning_rate)
-        init_op = tf.compat.v1.global_variables_initializer()
+    graph, nodes, init_op = model.build_graph(net, init, learning_rate, seed)
     session = tf.compat.v1.Session(graph=graph)
     session.run(init_op)
     return graph, nodes, session

@@ -89,11 +89,7 @@ class SameGraphTest(tf.test.TestCase):
 
     def first_steps(self, config):
         """(the session's GraphDef after two training steps, the cost at step 0 and after) for conv4, seed 0."""
-        graph = tf.Graph()
-        with graph.as_default():
-            tf.compat.v1.set_random_seed(0)
-            nodes = model.build("conv4", "variance_scaling", 0.001)
-            init_op = tf.compat.v1.global_variables_initializer()
+        graph, nodes, init_op = model.build_graph("conv4", "variance_scaling", 0.001, seed=0)
         graph.finalize()
         batches = trainer.Batches(self.data.train, 20, model.NETS["conv4"].INPUT_SHAPE)
         costs = []
