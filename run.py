@@ -76,6 +76,7 @@ from data import idx  # noqa: E402
 from graphs import model  # noqa: E402
 from session import checkpoints  # noqa: E402
 from session import events  # noqa: E402
+from session import folder_lock  # noqa: E402
 from session import summaries  # noqa: E402
 from session import trainer  # noqa: E402
 
@@ -309,8 +310,8 @@ def main(argv):
         state = RunState(steps, logdir, checkpoint_dir)
         try:
             # Held until this process ends: a second run on the folder is refused, naming this one.
-            lock = checkpoints.FolderLock(checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
-        except checkpoints.CheckpointError as e:
+            lock = folder_lock.FolderLock(checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
+        except folder_lock.LockError as e:
             raise cli.UsageError(str(e))
         run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config, signals, state)
         signals.finish()  # done: a signal from here on changes nothing (exit 0)
