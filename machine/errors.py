@@ -10,11 +10,11 @@ checkpoints, events, restore; labs/deps); the parameters keep each message's own
 TF_WRAPPING = ("Graph execution error", "Detected at node", "Node:", "[[")
 
 
-def error_line(error, skip=TF_WRAPPING, last=False, indented=True, after=None, typed=False, limit=200):
+def error_line(error, skip=TF_WRAPPING, last=False, indented=False, after=None, typed=False, limit=200):
     """The line of `error` that says what is wrong: its strerror if it has one, else the first (last=True:
     the last) line of its message that does not start with one of `skip`.
 
-    indented=False also skips lines that start with whitespace (a stack's lines); after: keep only what
+    Lines that start with whitespace (a stack's) are skipped too, unless indented=True; after: keep only what
     follows the last `after` in the line ("path; No space left on device" -> "No space left on device");
     typed: prefix the exception's type ("NotFoundError: ..."); limit: at most this many characters
     (None: the whole line). Control characters show as '?': a garbled file's bytes stay off the terminal.

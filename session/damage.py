@@ -28,7 +28,7 @@ def reason(error):
     """What went wrong, in a few words: an OSError's strerror, or the line of a TensorFlow error that says
     it (not its "Graph execution error:" heading, node names or the stack where the op was defined)."""
     return errors.error_line(error, skip=errors.TF_WRAPPING + (
-        "File ", "Original error", "Restoring from checkpoint failed", "Hint:"), last=True)
+        "File ", "Original error", "Restoring from checkpoint failed", "Hint:"), last=True, indented=True)
 
 
 def is_leftover(name):
