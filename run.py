@@ -77,9 +77,12 @@ import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow
 
 from data import idx  # noqa: E402
 from graphs import model  # noqa: E402
+from pictures import histograms  # noqa: E402
+from pictures import results  # noqa: E402
 from session import checkpoints  # noqa: E402
 from session import events  # noqa: E402
 from session import folder_lock  # noqa: E402
+from session import progress  # noqa: E402
 from session import summaries  # noqa: E402
 from session import trainer  # noqa: E402
 
@@ -322,7 +325,7 @@ class Loop:
     def __init__(self, session, saved, writer, settings, signals, state):
         self.session, self.saved, self.writer = session, saved, writer
         self.print_every, self.signals, self.state = settings.print_every, signals, state
-        self.progress = cli.Progress(settings.steps, settings.batch_size)
+        self.progress = progress.Progress(settings.steps, settings.batch_size)
 
     def printed(self, step, cost, accuracy, rate, histogram_summary=None):
         self.progress.clear()
@@ -362,24 +365,27 @@ def test(session, built, data, writer, done, settings, signals, state):
 
 
 def write(session, built, data, logits, writer, done, settings):
-    """The end-of-run pictures (LTFN 6's activations, the mistakes, what the network learned) and where
-    everything is."""
+    """The end-of-run pictures (LTFN 6's activations, the mistakes, what the network learned), drawn here
+    from the session's arrays, and where everything is."""
     meta = {"net": settings.net, "init": settings.init, "step": done, "learning_rate": settings.learning_rate,
             "seed": settings.seed}
-    logdir = settings.logdir
+    test, logdir = data.test, settings.logdir
+    shown = test.images[:summaries.ACTIVATION_IMAGES].reshape((-1,) + built.input_shape)
     try:
-        activations_png = summaries.write_activations(
-            session, built.nodes, data.test.images[:summaries.ACTIVATION_IMAGES].reshape((-1,) + built.input_shape),
-            logdir, meta)
-        pictures, most_confused = summaries.write_pictures(session, built.nodes, data.test, logits, logdir, writer,
-                                                           done, meta)
+        activations_png = histograms.write(logdir, summaries.activations(session, built.nodes, shown),
+                                           dict(meta, images=len(shown)))
+        weights, maps = summaries.learned(session, built.nodes, test.images[results.FEATURE_MAP_IMAGE])
+        pngs, most_confused = results.write(logdir, trainer.softmax(logits), test.labels.argmax(axis=1),
+                                            test.images.reshape(-1, 28, 28), weights, maps, meta)
+        for kind, path in pngs.items():
+            writer.add_summary(summaries.image_summary("pictures/" + kind, path), done)
     except OSError as e:
         raise cli.UsageError("cannot write the end-of-run pictures in {} ({}); training (saved: step {} in {}) and the "
                              "test (figures above) are done; free some space and run the same command to write "
                              "them again".format(logdir, e.strerror or e, done, settings.checkpoint_dir))
     print(most_confused)
-    for title, path in pictures:
-        print("{}: {}".format(title, path))
+    for kind, path in pngs.items():
+        print("{}: {}".format(results.TITLES[kind], path))
     print("Activations before each ReLU (LTFN 6): {}".format(activations_png))
     print("TensorBoard logs: {}\n  view them: bazel run //:tensorboard -- --logdir={}".format(
         logdir, shlex.quote(logdir)))
