@@ -522,6 +522,33 @@ class TrainingTest(tf.test.TestCase):
             self.assertBetween(rates[k], 20 / (times[2 * k] - times[2 * k - 1]), 20 / 0.04)
         session.close()
 
+    def test_check_numerics_names_the_first_tensor_that_went_non_finite(self):
+        # run.py's --check_numerics: the numerics checks run with the optimizer, and train() turns their error
+        # into a DivergedError naming the layer and the tensor; any other error of the session goes through.
+        graph, nodes, init_op = model.build_graph("linear", "random_normal", 1e38)
+        with graph.as_default():
+            nodes = nodes._replace(optimizer=tf.group(nodes.optimizer, tf.compat.v1.add_check_numerics_ops()))
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init_op)
+            batches = trainer.Batches(_fake_data(100, (784,)), 100, (784,))
+            with self.assertRaises(trainer.DivergedError) as raised:
+                trainer.train(session, nodes, batches, 50, print_every=100)
+            self.assertRegex(str(raised.exception), r"^layer1 went (NaN|Inf) at step \d+, in layer1/\S+$")
+            self.assertRegex(raised.exception.tensor, r"^layer1/")
+            data = _fake_data(10, (784,))
+
+            def mismatched(step):  # 10 images, 5 labels: the session refuses it, not a numerics check
+                return data.images, data.labels[:5]
+            mismatched.batch_size = 10
+            session.run(init_op)  # finite weights again
+            with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "^(?!.*Tensor had (NaN|Inf))"):
+                trainer.train(session, nodes, mismatched, 1, print_every=100)
+
+    def test_shuffled_batches_default_to_seed_0(self):
+        data = _fake_data(50, (784,))
+        self.assertAllEqual(trainer.Batches(data, 10, (784,), shuffle=True)(3)[0],
+                            trainer.Batches(data, 10, (784,), shuffle=True, seed=0)(3)[0])
+
     def test_score_is_the_mean_cross_entropy_and_the_share_right_in_percent(self):
         logits = np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [0.0, 2.0]])
         labels = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])  # 3 of 4 right
