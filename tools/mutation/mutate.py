@@ -1,0 +1,138 @@
+"""Mutation testing of graphs/, session/ and data/ with cosmic-ray, against the fast tests (docs/testing.md).
+
+cosmic-ray mutates a copy of the tree in place, one mutant at a time, and runs a test command for each: a
+killed mutant is one a test failed on. Importing TensorFlow costs seconds per test run on a loaded 2-core
+machine, so a warm server imports it once and forks a child per test run, which imports the project's modules
+fresh from the mutated copy (the server never imports them).
+
+  python3 tools/mutation/mutate.py config NAME SOCKET   the cosmic-ray config of session NAME (SESSIONS below)
+  PYTHON tools/mutation/mutate.py serve SOCKET           the warm server (PYTHON: the project's environment)
+  python3 tools/mutation/mutate.py test SOCKET T.py [ARGS] [--and T2.py ...]   one test command, for cosmic-ray
+
+Standard library only; cosmic-ray itself is installed in a scratch environment, not in requirements.txt.
+"""
+
+import json
+import os
+import socket
+import sys
+
+# name: (the modules mutated, the fast tests that exercise them: test file and absltest test names).
+SESSIONS = {
+    "nets": (["graphs/conv4.py", "graphs/fc3.py", "graphs/linear.py"],
+             "tests/graphs_test.py Conv4ShapesTest NetworksTest"),
+    "core": (["graphs/initializers.py", "graphs/layers.py", "graphs/model.py"], "tests/graphs_test.py"),
+    "posts": (["graphs/posts.py"],
+              "tests/graphs_test.py PostsDefaultsTest PostsFiguresTest InitializersTest --and tests/reproduce_test.py"),
+    "trainer": (["session/trainer.py"], "tests/graphs_test.py TrainingTest TestInferenceTest"),
+    "idx": (["data/idx.py"], "tests/idx_test.py"),
+    "loader": (["data/loader.py"], "tests/loader_test.py"),
+    "digits": (["data/digits.py"], "tests/predict_test.py DigitsTest"),
+    "checkpoints": (["session/checkpoints.py", "session/damage.py", "session/folder_lock.py",
+                     "session/run_settings.py"], "tests/checkpoints_test.py FolderTest LockTest"),
+}
+
+# One replacement per operator, as mutmut makes, instead of cosmic-ray's every-operator-for-every-operator
+# (x + y as x - y, not also as x ** y, x << y, x ^ y ...); the random VariableInserter/Replacer left out.
+EXCLUDED_OPERATORS = [
+    "core/VariableInserter",
+    "core/VariableReplacer",
+    "core/ReplaceBinaryOperator_(?!(Add_Sub|Sub_Add|Mul_Div|Div_Mul|FloorDiv_Div|Mod_FloorDiv|Pow_Mul|LShift_RShift"
+    "|RShift_LShift|BitOr_BitAnd|BitAnd_BitOr|BitXor_BitOr)$)",
+    "core/ReplaceComparisonOperator_(?!(Eq_NotEq|NotEq_Eq|Lt_LtE|LtE_Lt|Gt_GtE|GtE_Gt|Is_IsNot|IsNot_Is|In_NotIn"
+    "|NotIn_In)$)",
+    "core/ReplaceUnaryOperator_(?!Delete_)",
+]
+
+
+def config(name, sock):
+    modules, tests = SESSIONS[name]
+    command = "python3 {} test {} {}".format(os.path.abspath(__file__), sock, tests)
+    return "\n".join([
+        "[cosmic-ray]",
+        "module-path = {}".format(json.dumps(modules)),
+        "timeout = 300.0",
+        "excluded-modules = []",
+        "test-command = {}".format(json.dumps(command)),
+        "",
+        "[cosmic-ray.distributor]",
+        'name = "local"',
+        "",
+        "[cosmic-ray.filters.operators-filter]",
+        "exclude-operators = {}".format(json.dumps(EXCLUDED_OPERATORS)),
+        "",
+    ])
+
+
+def serve(path):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import runpy
+    import threading
+    import numpy  # noqa: F401  (the expensive imports, done once)
+    import tensorflow  # noqa: F401
+    from absl.testing import absltest  # noqa: F401
+    if os.path.exists(path):
+        os.unlink(path)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(16)
+    while True:
+        conn, _ = server.accept()
+        request = json.loads(conn.makefile().readline())
+        pid = os.fork()
+        if pid == 0:  # the child: one test file, run as `python T.py ARGS` would, from the mutated copy
+            server.close()
+            code = 1
+            try:
+                os.chdir(request["cwd"])
+                sys.path.insert(0, request["cwd"])
+                log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                sys.argv = list(request["argv"])
+                runpy.run_path(sys.argv[0], run_name="__main__")
+                code = 0
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except BaseException:
+                import traceback
+                traceback.print_exc()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+        def answer(pid=pid, conn=conn):
+            _, status = os.waitpid(pid, 0)
+            with conn:
+                conn.sendall(b"%d\n" % os.waitstatus_to_exitcode(status))
+        threading.Thread(target=answer, daemon=True).start()
+
+
+def test(path, args):
+    """Each test file in turn in the warm server, from the current folder; exit 1 at the first that fails."""
+    commands, current = [], []
+    for arg in args:
+        if arg == "--and":
+            commands.append(current)
+            current = []
+        else:
+            current.append(arg)
+    commands.append(current)
+    for argv in commands:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+            s.sendall((json.dumps({"cwd": os.getcwd(), "argv": argv,
+                                   "log": os.path.join(os.getcwd(), ".mutation-test.log")}) + "\n").encode())
+            if int(s.makefile().readline() or 1) != 0:
+                sys.exit(1)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1] not in ("config", "serve", "test"):
+        sys.exit(__doc__)
+    if sys.argv[1] == "config":
+        print(config(sys.argv[2], sys.argv[3]), end="")
+    elif sys.argv[1] == "serve":
+        serve(sys.argv[2])
+    else:
+        test(sys.argv[2], sys.argv[3:])
