@@ -79,6 +79,16 @@ class Conv4ShapesTest(tf.test.TestCase):
         })
         session.close()
 
+    def test_pooling_takes_the_largest_of_each_2x2_square(self):
+        graph, nodes, session = _build("conv4")
+        image = _fake_data(2, (28, 28, 1)).images
+        for before, after in (("layer2/layer2_out:0", "pool1/pool1:0"), ("layer4/layer4_out:0", "pool2/pool2:0")):
+            x, pooled = session.run([graph.get_tensor_by_name(before), graph.get_tensor_by_name(after)],
+                                    {nodes.input: image})
+            n, h, w, c = x.shape
+            self.assertAllEqual(pooled, x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4)))
+        session.close()
+
     def test_bias_is_added_before_the_relu(self):
         graph, nodes, session = _build("conv4")
         relu = graph.get_tensor_by_name("layer1/layer1_out:0")
@@ -117,7 +127,7 @@ class NetworksTest(tf.test.TestCase):
             for name in ("input", "labels", "logits", "cost", "predictions", "accuracy"):
                 self.assertIs(graph.get_tensor_by_name(name + ":0"), getattr(nodes, name), (net, name))
             self.assertIs(graph.get_operation_by_name("optimizer"), nodes.optimizer, net)
-            self.assertEqual(nodes.input.shape.as_list()[0], None)
+            self.assertEqual(nodes.input.shape.as_list(), [None] + list({"conv4": (28, 28, 1)}.get(net, (784,))))
             self.assertEqual(nodes.labels.shape.as_list(), [None, 10])
             session.close()
 
@@ -309,6 +319,7 @@ class InitializersTest(tf.test.TestCase):
         if init in ("random_normal", "small"):
             sd = 1.0 if init == "random_normal" else 0.01
             self.assertNear(w.std(), sd, 0.08 * sd, where)
+            self.assertNear(w.mean(), 0.0, 0.2 * sd, where)
             self.assertGreater(largest, 2.5 * sd, where)
         elif init == "variance_scaling" and not final:
             sd = np.sqrt(2.0 / fan_in)

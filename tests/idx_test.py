@@ -155,8 +155,9 @@ class IdxTest(absltest.TestCase):
 
     def test_short_header(self):
         self.assertIdxError(self.write("short", b"\x00\x00\x08"), "too short")
+        # 4 bytes of magic, then 6 of the 12 that three dimensions take.
         self.assertIdxError(self.write("dims", _header(0x08, (2, 3, 4))[:10]),
-                            "promises 3 dimensions")
+                            "header promises 3 dimensions (12 bytes) but the file ends after 6 of them")
 
     def test_lying_header_does_not_allocate(self):
         # 2e9 images of 28x28 on a tiny body, raw and gzipped.
