@@ -130,6 +130,16 @@ class IdxTest(absltest.TestCase):
             self.write("bad.gz", data), "not gzip-compressed")
         self.assertIn("0102", message)
         self.assertIdxError(self.write("page", b"<html>404</html>"), "HTML")
+        # Either of the two leading zero bytes alone wrong is enough.
+        for first_two in (b"\x01\x00", b"\x00\x01"):
+            self.assertIdxError(self.write("one", first_two + _encode(_IMAGES)[2:]), "not an IDX file",
+                                first_two.hex())
+
+    def test_a_header_promising_exactly_the_limit_is_read_as_truncated_not_refused(self):
+        # 2 GiB of bytes is what the reader accepts (more is a corrupt header); this file holds only 10 of them.
+        message = self.assertIdxError(self.write("limit", _header(0x08, (2 << 30,)) + b"\0" * 10), "truncated")
+        self.assertIn("header promises 2147483648 bytes", message)
+        self.assertIdxError(self.write("over", _header(0x08, ((2 << 30) + 1,)) + b"\0" * 10), "more than the 2 GiB")
 
     def test_bad_magic_inside_gzip_is_not_called_uncompressed(self):
         # The ".gz but not gzip-compressed" hint once showed for any gzipped file with a bad magic.
