@@ -229,6 +229,14 @@ class DigitsTest(tf.test.TestCase):
             with self.assertRaisesRegex(digits.DigitImageError, "is blank"):
                 digits.prepare(path)
 
+    def test_specks_far_apart_are_blank_once_scaled_to_20x20(self):
+        # Two 2x2 specks at opposite corners of 1000x1000: ink (each stands out of its 3x3 average), but their box
+        # is the whole picture, and at 20x20 nothing of them is left.
+        ink = np.zeros((1000, 1000))
+        ink[:2, :2] = ink[-2:, -2:] = 1.0
+        with self.assertRaisesRegex(digits.DigitImageError, r"^specks is blank once scaled to 20x20"):
+            digits.normalize(ink, "specks")
+
 
 class PredictTest(tf.test.TestCase):
 
