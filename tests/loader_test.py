@@ -83,6 +83,22 @@ class DataDirTest(tf.test.TestCase):
         with self.assertRaisesRegex(loader.ChecksumError, "t10k-labels-idx1-ubyte.*SHA-256"):
             loader.verify_checksums(target)
 
+    def test_a_damaged_gzip_is_one_line_saying_it_cannot_be_verified(self):
+        # A file named .gz that is not gzip (OSError) and one cut short (EOFError): a ChecksumError, no traceback.
+        target = self.create_tempdir().full_path
+        name = loader.FILES["test_labels"]
+        with open(os.path.join(target, loader.RAW_SUMS), "w") as f:
+            f.write("{} {}\n".format("0" * 64, name))
+        source = os.path.join(loader.EMBEDDED_DIR, name + ".gz")
+        with open(source, "rb") as f:
+            compressed = f.read()
+        for damaged in (b"not gzip at all", compressed[:len(compressed) // 2]):
+            with open(os.path.join(target, name + ".gz"), "wb") as f:
+                f.write(damaged)
+            with self.assertRaisesRegex(loader.ChecksumError, r"^\S+{}\.gz: cannot be read to verify it \(".format(
+                    name)):
+                loader.verify_checksums(target)
+
     def test_uncompressed_data_dir_loads_like_embedded(self):
         target = self._copy_embedded(gunzip=True)
         data = loader.load_mnist(target)
