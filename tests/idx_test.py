@@ -135,6 +135,11 @@ class IdxTest(absltest.TestCase):
             self.assertIdxError(self.write("one", first_two + _encode(_IMAGES)[2:]), "not an IDX file",
                                 first_two.hex())
 
+    def test_an_empty_array_with_absurd_other_dims_is_refused(self):
+        # 0 x 2^31 x 2^31 promises no bytes, but numpy cannot even make an empty array of that shape.
+        self.assertIdxError(self.write("absurd", _header(0x08, (0, 1 << 31, 1 << 31))),
+                            "header shape 0x2147483648x2147483648 is absurd (empty, but its other dims exceed 2 GiB)")
+
     def test_a_header_promising_exactly_the_limit_is_read_as_truncated_not_refused(self):
         # 2 GiB of bytes is what the reader accepts (more is a corrupt header); this file holds only 10 of them.
         message = self.assertIdxError(self.write("limit", _header(0x08, (2 << 30,)) + b"\0" * 10), "truncated")

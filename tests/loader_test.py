@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from data import idx
 from data import loader
+from tests import testing
 
 # Known per-digit counts of MNIST (data/mnist/README.md).
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -98,6 +99,21 @@ class DataDirTest(tf.test.TestCase):
             with self.assertRaisesRegex(loader.ChecksumError, r"^\S+{}\.gz: cannot be read to verify it \(".format(
                     name)):
                 loader.verify_checksums(target)
+
+    def test_images_of_another_size_name_their_size(self):
+        folder = testing.random_mnist(self.create_tempdir().full_path, train=20, test=5, size=32)
+        with self.assertRaisesRegex(idx.IdxError, r"train-images-idx3-ubyte.gz: its images are 32x32 pixels; the "
+                                                  r"posts' networks take MNIST's 28x28 \(784 inputs\): resize or pad "
+                                                  r"them to 28x28"):
+            loader.load_mnist(folder)
+
+    def test_validation_must_leave_images_to_train_on(self):
+        folder = testing.random_mnist(self.create_tempdir().full_path, train=20, test=5)
+        self.assertLen(loader.load_mnist(folder, validation_size=19).train.images, 1)
+        self.assertLen(loader.load_mnist(folder, validation_size=0).train.images, 20)
+        with self.assertRaisesRegex(idx.IdxError, r"holds 20 training images, too few to split off 20 for validation "
+                                                  r"and train on the rest; pass a --validation_size below 20"):
+            loader.load_mnist(folder, validation_size=20)
 
     def test_uncompressed_data_dir_loads_like_embedded(self):
         target = self._copy_embedded(gunzip=True)
