@@ -3,6 +3,7 @@
   bazel run //:lessons                        JupyterLab on http://127.0.0.1:8888 with lessons/ open
   bazel run //:lessons -- ltfn2               the same, opening LTFN 2's notebook
   bazel run //:lessons -- --port=9000 --no-browser   --port and other flags go to Jupyter
+  bazel run //:lessons -- --port=0            any free port (the URL printed says which)
   bazel run //:lessons -- --render=DIR        executes the notebooks and writes DIR/<notebook>.html
                                               and DIR/index.html, for reading without a server
   bazel run //:lessons -- --render=DIR --quick ltfn4   ... in the quick setting, one notebook
@@ -26,6 +27,14 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
 QUICK_VARIABLE = "LTFN_LESSONS_QUICK"  # read by each notebook's first cell (lessons/kit.py)
 KERNEL = "python3"  # ipykernel's own kernel: this interpreter, so the project's environment
+# What the file browser (and the server's contents API) leaves out of lessons/: the kit and the
+# widgets' glue, Bazel's BUILD, caches. A learner sees the notebooks.
+# (Jupyter's own defaults, which this list replaces, are kept in it.)
+HIDDEN_FILES = ["*.py", "BUILD", "BUILD.bazel", "__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~"]
+# JupyterLab's settings for the lessons (overrides.json in its app settings folder): no prompt asking
+# to fetch Jupyter's news over the first cell, and no check for a newer JupyterLab (both would reach
+# out of this machine).
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def source_root():
@@ -59,6 +68,11 @@ def kernel_env(root, quick):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # `%tensorboard` (TensorBoard's notebook extension) starts this environment's TensorBoard, not
+    # whichever `tensorboard` is first on PATH.
+    tensorboard = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    if os.path.exists(tensorboard):
+        env.setdefault("TENSORBOARD_BINARY", tensorboard)
     if quick:
         env[QUICK_VARIABLE] = "1"
     else:
@@ -167,16 +181,34 @@ def _write(path, text):
 
 
 def check_port(host, port):
-    """Refuses a port Jupyter could not serve on, before Jupyter starts (it would pick another one,
-    and the URL printed here would be wrong)."""
-    if not 0 < port <= 65535:
-        raise cli.UsageError("--port {} is not a port number (1 to 65535)".format(port))
+    """The port to serve on: `port`, or a free one for 0 (as //:tensorboard takes it). Refuses a port
+    Jupyter could not serve on, before Jupyter starts (it would pick another one, and the URL printed
+    here would be wrong)."""
+    if not 0 <= port <= 65535:
+        raise cli.UsageError("--port {} is not a port number (1 to 65535, or 0 for any free port)".format(port))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
         except OSError as e:
             raise cli.UsageError("cannot serve on {}:{} ({}); choose another --port".format(
                 host, port, e.strerror or e))
+        # Port 0: the system's choice, released for Jupyter to bind a moment later (Jupyter's own
+        # --port=0 would choose only after the URL is printed).
+        return s.getsockname()[1]
+
+
+def lab_settings_dir():
+    """A folder holding LAB_SETTINGS as JupyterLab's overrides.json (--LabApp.app_settings_dir).
+
+    This environment has no app settings of its own (share/jupyter/lab/settings), so nothing is lost;
+    the learner's own settings stay in their user settings folder."""
+    import json
+    import tempfile
+
+    folder = os.path.join(tempfile.gettempdir(), "ltfn-lessons", "jupyterlab-settings")
+    os.makedirs(folder, exist_ok=True)
+    _write(os.path.join(folder, "overrides.json"), json.dumps(LAB_SETTINGS, indent=2) + "\n")
+    return folder
 
 
 def check_jupyter_arguments(rest):
@@ -204,7 +236,9 @@ def lab_argv(root, args, rest, token):
     """JupyterLab's argv (without the program name) for our parsed arguments."""
     argv = ["--ServerApp.ip=" + args.host, "--ServerApp.port={}".format(args.port),
             "--ServerApp.port_retries=0", "--ServerApp.root_dir=" + os.path.join(root, "lessons"),
-            "--IdentityProvider.token=" + token]
+            "--IdentityProvider.token=" + token,
+            "--ContentsManager.hide_globs={!r}".format(HIDDEN_FILES),
+            "--LabApp.app_settings_dir=" + lab_settings_dir()]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in rest:
         argv.append("--allow-root")  # Jupyter refuses to run as root without it
     if args.notebook:
@@ -221,7 +255,7 @@ def parse(argv):
     parser.add_argument("--quick", action="store_true",
                         help="with --render: the quick setting the tests use (few steps, small batches)")
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to serve on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on (default 8888)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on (default 8888; 0: any free port)")
     args, rest = parser.parse_known_args(argv)
     if args.render is None and args.quick:
         raise cli.UsageError("--quick goes with --render (a notebook you open runs in the full setting)")
@@ -245,7 +279,7 @@ def main(argv=None):
                 return 1
             return 0
         check_jupyter_arguments(rest)
-        check_port(args.host, args.port)
+        args.port = check_port(args.host, args.port)
         token = secrets.token_hex(24)
         lab = lab_argv(root, args, rest, token)
     except cli.UsageError as e:

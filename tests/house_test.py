@@ -14,10 +14,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Each room and the rooms it may import from. Rooms not listed here (tests/, tools/) are not checked.
 ALLOWED = {
-    "run": {"programs", "session", "pictures", "graphs", "data", "machine"},
-    "programs": {"programs", "session", "pictures", "graphs", "data", "machine"},
-    "bench": {"bench", "programs", "session", "pictures", "graphs", "data", "machine"},
-    "lessons": {"lessons", "programs", "session", "pictures", "graphs", "data", "machine"},
+    "run": {"programs", "labs", "session", "pictures", "graphs", "data", "machine"},
+    "programs": {"programs", "labs", "session", "pictures", "graphs", "data", "machine"},
+    "bench": {"bench", "programs", "labs", "session", "pictures", "graphs", "data", "machine"},
+    "lessons": {"lessons", "programs", "labs", "session", "pictures", "graphs", "data", "machine"},
+    "labs": {"labs", "session", "pictures", "graphs", "data", "machine"},
     "session": {"session", "pictures", "graphs", "data", "machine"},
     "pictures": {"pictures", "graphs", "data", "machine"},
     "graphs": {"graphs", "data", "machine"},

@@ -10,7 +10,6 @@ answers on 127.0.0.1 with lessons/ open.
 import ast
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -196,24 +195,32 @@ class ProgramTest(absltest.TestCase):
             self.assertTrue(lines[0].startswith("error: ") and words in lines[0], (args, lines))
 
     def test_serves_the_lessons_on_localhost(self):
-        # The port is picked here and released before Jupyter binds it: another process can take it in
-        # between. A server that stops because its port was taken is started again on another one.
+        # --port=0: the program picks a free port and prints it in the URL. It is released before
+        # Jupyter binds it, so another process can take it in between: then the server is started again.
         for _ in range(3):
             contents, said = self._serve_and_list()
             if contents is not None:
                 break
-            self.assertRegex(said, "in use|no available port", "the server stopped; it said:\n" + said)
+            self.assertRegex(said, "in use|no available port|not available", "the server stopped; it said:\n" + said)
         self.assertIsNotNone(contents, "three ports in a row were taken:\n" + said)
-        # lessons/ is the server's root: its six notebooks are what it lists.
-        names = sorted(item["name"] for item in contents["content"] if item["name"].endswith(".ipynb"))
+        # lessons/ is the server's root, and the notebooks are all a learner sees there: no kit.py,
+        # __init__.py or BUILD (hidden: --ContentsManager.hide_globs).
+        names = sorted(item["name"] for item in contents["content"])
         self.assertEqual(names, [os.path.basename(p) for p in NOTEBOOKS])
+
+    def test_the_news_prompt_is_switched_off(self):
+        # JupyterLab asks "Would you like to get notified about official Jupyter news?" unless fetchNews
+        # is decided; the lessons decide it in the app settings folder they pass to JupyterLab.
+        folder = lessons.lab_settings_dir()
+        with open(os.path.join(folder, "overrides.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+        self.assertEqual(settings["@jupyterlab/apputils-extension:notification"]["fetchNews"], "false")
+        argv = lessons.lab_argv(ROOT, lessons.parse(["--port=0"])[0], [], "token")
+        self.assertIn("--LabApp.app_settings_dir=" + folder, argv)
 
     def _serve_and_list(self):
         """(the listing of the server's root, None if the server stopped; what it said on stderr)."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        argv, env = testing.python_command("programs/lessons.py", ["--no-browser", "--port={}".format(port)])
+        argv, env = testing.python_command("programs/lessons.py", ["--no-browser", "--port=0"])
         with tempfile.TemporaryFile("w+") as stderr:
             server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
             try:
@@ -221,7 +228,8 @@ class ProgramTest(absltest.TestCase):
                 if server.poll() is not None and not lines[1]:
                     return None, _read(stderr)  # refused before starting Jupyter
                 url = lines[1].split()[1]
-                self.assertTrue(url.startswith("http://127.0.0.1:{}/lab?token=".format(port)), lines)
+                self.assertRegex(url, r"^http://127\.0\.0\.1:[1-9][0-9]*/lab\?token=", lines)
+                port = int(url.split(":")[2].split("/")[0])
                 token = url.split("token=")[1]
                 # Generous, as tensorboard_test's: a loaded machine can take minutes to start Jupyter; the
                 # loop ends as soon as it answers, the deadline only stops waiting for a server that never does.
