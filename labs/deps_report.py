@@ -224,9 +224,10 @@ class Report:
 
 
 def report(*args, **kwargs):
-    """explain(...) as a Report widget, displayed (in a notebook); returns the Report."""
-    from IPython.display import display
+    """explain(...) as a Report widget, displayed (in a notebook); returns the Report. A page rendered
+    without a kernel shows the report as it starts, without TensorFlow's internals."""
+    from labs import display
 
     shown = Report(*args, **kwargs)
-    display(shown.widget)
+    display.show(shown.widget, shown.text.value, "//:deps' report")
     return shown

@@ -315,9 +315,11 @@ class Explorer:
 
 
 def show(graph, **kwargs):
-    """An explorer on `graph` (yours or model.build_graph's), displayed; returns the Explorer."""
-    from IPython.display import display
+    """An explorer on `graph` (yours or model.build_graph's), displayed; returns the Explorer.
+    A page rendered without a kernel shows its first drawing instead (labs/display)."""
+    from labs import display
 
     explorer = Explorer(graph, **kwargs)
-    display(explorer.widget)
+    display.show(explorer.widget, explorer.call.value + explorer.prediction_text.value + explorer.drawing.value,
+                 "The session.run explorer")
     return explorer

@@ -291,8 +291,10 @@ class Microscope:
 
 
 def show(**kwargs):
-    from IPython.display import display
+    """The microscope, displayed; returns it. A page rendered without a kernel shows its first look."""
+    from labs import display
 
     microscope = Microscope(**kwargs)
-    display(microscope.widget)
+    display.show(microscope.widget, microscope.verdict.value + display.png_img(microscope.picture.value) +
+                 microscope.table.value, "The initialization microscope")
     return microscope

@@ -467,11 +467,15 @@ class Card:
 
 
 def show(names=None):
-    """The questions (all, or those named) as cards, displayed; returns the Cards."""
-    from IPython.display import display
+    """The questions (all, or those named) as cards, displayed; returns the Cards. A page rendered
+    without a kernel shows the questions and their choices, not the answers (they come from runs)."""
     import ipywidgets as widgets
+
+    from labs import display
 
     chosen = [find(n) for n in names] if names else QUESTIONS
     cards = [Card(q, i + 1) for i, q in enumerate(chosen)]
-    display(widgets.VBox([c.widget for c in cards]))
+    picture = "".join("{}<ul>{}</ul>".format(c.prompt.value, "".join(
+        "<li>{}</li>".format(html.escape(choice.text)) for choice in c.question.choices)) for c in cards)
+    display.show(widgets.VBox([c.widget for c in cards]), picture, "Predict, then check")
     return cards

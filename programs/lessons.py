@@ -103,7 +103,9 @@ def execute(path, quick, timeout=3600, root=None):
 
     root = root or os.path.dirname(os.path.dirname(os.path.abspath(path)))
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
+    # store_widget_state=False: a rendered page has no kernel, so its widgets' state would only make
+    # nbconvert fetch the widget renderer from the web; without it each widget's picture shows (labs/display).
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, store_widget_state=False,
                                      resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     name = os.path.basename(path)
     with client.setup_kernel(env=kernel_env(root, quick)):

@@ -49,8 +49,10 @@ def code_cells(path):
 
 def network_calls(source):
     """The NETWORK_CALLS a cell's code makes, by the called name (`tf.nn.conv2d(...)` -> conv2d)."""
+    from IPython.core.inputtransformer2 import TransformerManager
     found = []
-    for node in ast.walk(ast.parse(source)):
+    # IPython's magics (`%tensorboard ...`) become the calls they stand for, so the cell parses as Python.
+    for node in ast.walk(ast.parse(TransformerManager().transform_cell(source))):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
