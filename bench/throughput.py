@@ -96,7 +96,7 @@ import numpy as np  # noqa: E402  (the imports from here on load TensorFlow)
 import tensorflow as tf  # noqa: E402
 
 from data import loader  # noqa: E402
-from graphs import deps  # noqa: E402
+from labs import deps  # noqa: E402
 from graphs import model  # noqa: E402
 from session import trainer  # noqa: E402
 
@@ -113,7 +113,7 @@ def load_average():
 
 def new_session(graph, precision=precisions.DEFAULT, **config_fields):
     """The session exactly as run.py makes it: session/precision.py's config for `precision`, plus any
-    other ConfigProto fields given (the breakdown's). Measured A/B on 2 cores (issue 8, README "Speed"):
+    other ConfigProto fields given (the breakdown's). Measured A/B on 2 cores (docs/speed.md):
     one op at a time (a per-session inter-op pool of one thread) tied with the default, and XLA
     (global_jit_level ON_1 with --tf_xla_cpu_global_jit) trained conv4 ~35 % slower, so neither is used."""
     return tf.compat.v1.Session(graph=graph, config=precisions.session_config(precision, **config_fields))
@@ -125,11 +125,7 @@ def build(net, seed=0, precision=precisions.DEFAULT, **config_fields):
     (run.py also builds LTFN 6's histogram ops; they run on printed steps only, which are not timed.)
     """
     init = posts.DEFAULT_INIT[net]
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.compat.v1.set_random_seed(seed)
-        nodes = model.build(net, init, posts.settings(net, init).learning_rate)
-        init_op = tf.compat.v1.global_variables_initializer()
+    graph, nodes, init_op = model.build_graph(net, init, posts.settings(net, init).learning_rate, seed)
     graph.finalize()
     session = new_session(graph, precision, **config_fields)
     session.run(init_op)
@@ -201,9 +197,7 @@ def measure(net, data, repeats, steps, warmup, test_images, test_batch_size=TEST
 def _fixed_batch_train_graph(net, batch_size):
     """The training step's ops only (what running `optimizer` and `cost` executes), with the
     placeholders' batch dimension fixed, so every shape, hence every op's FLOPs, is known."""
-    graph = tf.Graph()
-    with graph.as_default():
-        nodes = model.build(net, posts.DEFAULT_INIT[net], 0.001)
+    graph, nodes, _ = model.build_graph(net, posts.DEFAULT_INIT[net], 0.001)
     step_ops = tf.compat.v1.graph_util.extract_sub_graph(
         graph.as_graph_def(), [nodes.optimizer.name, nodes.cost.op.name])
     fixed = tf.Graph()

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import loader
-from graphs import deps
+from labs import deps
 
 # Op types never worth listing as a fetch or feed: a learner fetches tensors and training ops.
 _HIDDEN_TYPES = frozenset(["Const", "VarHandleOp", "VarIsInitializedOp", "AssignVariableOp", "Assign",

@@ -20,7 +20,7 @@ import inspect
 import numpy as np
 import tensorflow as tf
 
-from graphs import deps
+from labs import deps
 from graphs import model
 
 SEED = 0

@@ -1,7 +1,7 @@
 """What the lesson notebooks share: the quick setting, MNIST, a training run, pictures inline.
 
 Small glue only. The networks are graphs/'s, the loop and the test are session/trainer's, the graph
-picture is graphs/deps's, the histograms are pictures/'s; this module puts them in a notebook.
+picture is labs/deps's, the histograms are pictures/'s; this module puts them in a notebook.
 
 Every notebook's first cell reads the quick setting: with LTFN_LESSONS_QUICK=1 in the environment
 (the tests and `bazel run //:lessons -- --render=DIR --quick` set it) the runs are a few small steps,
@@ -42,7 +42,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from data import loader  # noqa: E402
-from graphs import deps  # noqa: E402
+from labs import deps  # noqa: E402
 from graphs import model  # noqa: E402
 from graphs import posts  # noqa: E402
 from machine import sessions  # noqa: E402
@@ -91,7 +91,7 @@ class Run:
         self.learning_rate = learning_rate or posts.settings(net, self.init).learning_rate
         self.input_shape = model.NETS[net].INPUT_SHAPE
         # The same graph //:run builds, seeded the same way.
-        self.graph, self.nodes, self.init_op = deps.build(net, self.init, self.learning_rate, seed)
+        self.graph, self.nodes, self.init_op = model.build_graph(net, self.init, self.learning_rate, seed)
         self.session = sessions.new_session(self.graph)
         self.session.run(self.init_op)
         self.history = []
@@ -154,22 +154,18 @@ def report_test(run, figure_key=None):
 
 
 def run_pictures(run, dataset=None):
-    """The pictures //:run draws at the end of a run (session/summaries.write_pictures: its mistakes, the
-    confusion matrix, layer 1's weights, conv4's feature maps), from one logits-only pass over the test
-    set. Returns ({kind: PNG path}, the `most confused: ...` line)."""
+    """The pictures //:run draws at the end of a run (pictures/results.write: its mistakes, the confusion
+    matrix, layer 1's weights, conv4's feature maps), from one logits-only pass over the test set and what
+    the network learned (session/summaries.learned). Returns ({kind: PNG path}, the `most confused: ...` line)."""
+    from pictures import results
     from session import summaries
 
     dataset = dataset or test_set()
     folder = scratch_dir("{}-{}".format(run.net, run.init))
-    # write_pictures also puts them in TensorBoard's Images tab; here that is a scratch folder.
-    writer = tf.compat.v1.summary.FileWriter(folder)
-    try:
-        pictures, confused = summaries.write_pictures(
-            run.session, run.nodes, dataset, run.logits(dataset.images), folder, writer, run.steps,
-            {"net": run.net, "init": run.init, "step": run.steps})
-    finally:
-        writer.close()
-    return {os.path.splitext(os.path.basename(path))[0]: path for _, path in pictures}, confused
+    weights, maps = summaries.learned(run.session, run.nodes, dataset.images[results.FEATURE_MAP_IMAGE])
+    return results.write(folder, trainer.softmax(run.logits(dataset.images)), dataset.labels.argmax(axis=1),
+                         dataset.images.reshape(-1, 28, 28), weights, maps,
+                         {"net": run.net, "init": run.init, "step": run.steps})
 
 
 def plot_history(runs, log_cost=False):
@@ -190,7 +186,7 @@ def plot_history(runs, log_cost=False):
 
 def graph_svg(graph, fetch_names, feeds=None, caption=None):
     """The graph collapsed by top-level scope with what `session.run(fetch_names)` runs in orange:
-    the picture of `bazel run //:deps -- --dot=...` (graphs/deps.to_dot). An IPython SVG if Graphviz's
+    the picture of `bazel run //:deps -- --dot=...` (labs/deps.to_dot). An IPython SVG if Graphviz's
     `dot` is installed; otherwise the DOT text and how to get the picture."""
     from IPython.display import SVG
 
@@ -261,13 +257,10 @@ def scratch_dir(name):
 
 def convolution_example(name, seed=0):
     """One LTFN 4 example as //:convolutions shows it: its grids as text, then drawn."""
-    from graphs import convolutions
-    # Imported here, not at the top: //:deps and //:convolutions both define absl flags (--seed), so a
-    # kernel imports only the one program its lesson needs.
-    from programs import convolutions as lab
+    from labs import convolutions
     example, = convolutions.build_examples(seed, [name])
-    print(lab.format_example(example))
+    print(convolutions.format_example(example))
     path = os.path.join(scratch_dir("convolutions"), "{}-{}.png".format(name, seed))
-    lab.render_png(example, path)
+    convolutions.render_png(example, path)
     show_png(path)
     return example

@@ -53,8 +53,7 @@ import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow
 
 from data import idx  # noqa: E402
 from data import loader  # noqa: E402
-from graphs import deps  # noqa: E402
-from labs import deps_report  # noqa: E402
+from labs import deps  # noqa: E402
 
 
 def load_batch(size):
@@ -72,11 +71,9 @@ def main(argv):
     # The posts are TF1 programs: graphs, placeholders and sessions, no eager execution.
     tf.compat.v1.disable_eager_execution()
     try:
-        # Every line, TensorFlow's internals included: the command line is for looking under the hood.
-        return deps_report.explain(
-            FLAGS.net, FLAGS.fetch, FLAGS.feed, lambda: load_batch(FLAGS.batch), rewrites=FLAGS.grappler,
-            shapes=FLAGS.shapes, dot_path=cli.user_path(FLAGS.dot) if FLAGS.dot else None, init=FLAGS.init,
-            learning_rate=FLAGS.learning_rate, seed=FLAGS.seed, say=deps_report.printer(internals=True))
+        return deps.explain(FLAGS.net, FLAGS.fetch, FLAGS.feed, lambda: load_batch(FLAGS.batch), rewrites=FLAGS.grappler,
+                       shapes=FLAGS.shapes, dot_path=cli.user_path(FLAGS.dot) if FLAGS.dot else None,
+                       init=FLAGS.init, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed)
     except deps.DepsError as e:
         print("error: {}".format(e), file=sys.stderr)
         return 1

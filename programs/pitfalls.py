@@ -1,8 +1,8 @@
 """//:pitfalls — the classic TF1 graph-dependency traps, each run wrong and then right (issue 13; LTFN 2).
 
 For each pitfall: the graph code of the wrong variant, printed from the very function that ran, and
-what the session returned; why, from graphs/deps' prediction and a traced run of the same session.run;
-then the right variant, its code and its numbers. session/pitfalls.py builds and runs them.
+what the session returned; why, from labs/deps' prediction and a traced run of the same session.run;
+then the right variant, its code and its numbers. labs/pitfalls.py builds and runs them.
 
   bazel run //:pitfalls                          every pitfall
   bazel run //:pitfalls -- --pitfall=update_ops  one
@@ -42,8 +42,8 @@ import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow
 
 from data import idx  # noqa: E402
 from data import loader  # noqa: E402
-from graphs import deps  # noqa: E402
-from session import pitfalls  # noqa: E402
+from labs import deps  # noqa: E402
+from labs import pitfalls  # noqa: E402
 
 
 def format_value(value):
@@ -69,7 +69,7 @@ def print_side(title, side):
     for label, value in side.numbers:
         print("    {}: {}".format(label, format_value(value)))
     prediction = side.prediction
-    print("  Why: graphs/deps predicted that {} runs {} nodes; the traced run ran {} of them{}".format(
+    print("  Why: labs/deps predicted that {} runs {} nodes; the traced run ran {} of them{}".format(
         side.fetch, len(prediction.runs), len(prediction.runs & side.ran),
         "" if side.ran <= prediction.runs else " (and {} more)".format(len(side.ran - prediction.runs))))
     unseen = sorted(prediction.runs - side.ran)

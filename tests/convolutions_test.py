@@ -1,4 +1,4 @@
-"""Tests for the LTFN 4 convolution lab: graphs/convolutions.py and the programs/convolutions.py app."""
+"""Tests for the LTFN 4 convolution lab: labs/convolutions.py and the programs/convolutions.py app."""
 
 import contextlib
 import io
@@ -14,7 +14,7 @@ from PIL import Image
 import tensorflow as tf
 
 from programs import convolutions as lab
-from graphs import convolutions
+from labs import convolutions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -194,8 +194,8 @@ class ShapeRulesTest(tf.test.TestCase):
 class AppTest(tf.test.TestCase):
 
     def test_format_grid(self):
-        self.assertEqual(lab.format_grid(np.array([[1.0, -10.0], [0.0, 2.0]], np.float32)), ["  1 -10", "  0   2"])
-        self.assertEqual(lab.format_grid(np.array([[0.5, 2.0]])), ["0.5   2"])
+        self.assertEqual(convolutions.format_grid(np.array([[1.0, -10.0], [0.0, 2.0]], np.float32)), ["  1 -10", "  0   2"])
+        self.assertEqual(convolutions.format_grid(np.array([[0.5, 2.0]])), ["0.5   2"])
 
     def test_prints_stride_example(self):
         code, out, _ = _run_quietly(example="stride")

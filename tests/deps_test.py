@@ -1,4 +1,4 @@
-"""graphs/deps.py (LTFN 2): what session.run executes, proved by a traced run; shapes; the DOT picture.
+"""labs/deps.py (LTFN 2): what session.run executes, proved by a traced run; shapes; the DOT picture.
 
 Random batches stand in for MNIST: what runs does not depend on the pixels.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import loader
-from graphs import deps
+from labs import deps
 from graphs import model
 from tests import testing
 
@@ -31,7 +31,7 @@ def _batch(net, n=4, seed=0):
 
 
 def _setup(net, fetch, feeds=None):
-    graph, nodes, init_op = deps.build(net, "xavier", 0.01, seed=0)
+    graph, nodes, init_op = model.build_graph(net, "xavier", 0.01, seed=0)
     fetches = deps.resolve_fetches(graph, fetch.split(","))
     feed_tensors = deps.resolve_feeds(graph, feeds) if feeds is not None else None
     prediction = deps.predict(graph, fetches, feed_tensors)
@@ -95,7 +95,7 @@ class PredictionTest(tf.test.TestCase):
         self.assertEqual(set(c.feeds.values()), {"layer2/layer2_output"})
 
     def test_unknown_name_is_one_clear_error(self):
-        graph, _, _ = deps.build("linear", "xavier", 0.01)
+        graph, _, _ = model.build_graph("linear", "xavier", 0.01)
         with self.assertRaisesRegex(deps.DepsError, r"no node named 'cots'.*cost.*logits"):
             deps.resolve_fetches(graph, ["cots"])
         with self.assertRaisesRegex(deps.DepsError, "--feed: no node named 'lables'"):

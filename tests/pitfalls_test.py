@@ -1,5 +1,5 @@
-"""//:pitfalls (session/pitfalls.py): each wrong variant really shows its symptom and each right one fixes
-it, in the values the session returned and in the node sets graphs/deps predicted and the trace saw;
+"""//:pitfalls (labs/pitfalls.py): each wrong variant really shows its symptom and each right one fixes
+it, in the values the session returned and in the node sets labs/deps predicted and the trace saw;
 plus the program's command line.
 """
 
@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from data import loader
-from graphs import deps
-from session import pitfalls
+from labs import deps
+from labs import pitfalls
 from tests import testing
 
 tf.compat.v1.disable_eager_execution()
@@ -64,7 +64,7 @@ class PitfallsTest(tf.test.TestCase):
             self.assertTrue(p.summary and p.rule, name)
 
     def test_batch_normalization_is_tf_compat_v1_layers(self):
-        # session/pitfalls.py imports tf_keras' module by name; under TF_USE_LEGACY_KERAS=1 it is the very
+        # labs/pitfalls.py imports tf_keras' module by name; under TF_USE_LEGACY_KERAS=1 it is the very
         # module tf.compat.v1.layers routes to, so the lab uses tf.compat.v1.layers.batch_normalization.
         done = subprocess.run([sys.executable, "-c", (
             "import tensorflow as tf\n"

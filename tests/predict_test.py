@@ -260,9 +260,8 @@ class PredictTest(tf.test.TestCase):
 
     def _own_argmax(self, indices):
         """The trained network's answers computed the other way: graph rebuilt in Python, weights restored."""
-        graph = tf.Graph()
+        graph, nodes, _ = model.build_graph("linear", "random_normal", 0.05)
         with graph.as_default():
-            nodes = model.build("linear", "random_normal", 0.05)
             saver = tf.compat.v1.train.Saver()
         with tf.compat.v1.Session(graph=graph) as session:
             saver.restore(session, tf.compat.v1.train.latest_checkpoint(os.path.join(self.run_dir, "checkpoints")))

@@ -1,7 +1,7 @@
 """The lessons' widgets, driven without a browser (issue 20): every control's handler is called as a
 click or a change would call it, and what the widgets then show is read back and checked by value.
 
-labs/explorer (the session.run explorer), labs/deps_report (//:deps' report with its internals
+labs/explorer (the session.run explorer), labs/deps (//:deps' report with its internals
 toggle), labs/microscope (LTFN 6's initialization microscope), labs/questions (predict, then check:
 each answer is compared with the same session.run made by hand here).
 """
@@ -18,7 +18,7 @@ import tensorflow as tf  # noqa: E402
 
 from data import loader  # noqa: E402
 from graphs import model  # noqa: E402
-from labs import deps_report  # noqa: E402
+from labs import deps  # noqa: E402
 from labs import explorer  # noqa: E402
 from labs import microscope  # noqa: E402
 from labs import questions  # noqa: E402
@@ -142,7 +142,7 @@ class ReportTest(tf.test.TestCase):
 
     def test_internals_are_behind_the_toggle(self):
         batch = small_batch()
-        report = deps_report.Report("linear", ["optimizer", "cost"], None, lambda: batch)
+        report = deps.Report("linear", ["optimizer", "cost"], None, lambda: batch)
         self.assertEqual(report.code, 0)
         plain = report.text.value
         self.assertIn("Will run: 83 of 111 nodes", plain)
@@ -156,12 +156,12 @@ class ReportTest(tf.test.TestCase):
         self.assertNotIn("of the 83 predicted nodes ran;", shown)  # the plain summary gives way to the full one
 
     def test_the_command_lines_printer_keeps_everything(self):
-        say = deps_report.printer(internals=True)
+        say = deps.printer(internals=True)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             say("idea")
-            say("internal", deps_report.INTERNALS)
-            say("plain", deps_report.PLAIN)
+            say("internal", deps.INTERNALS)
+            say("plain", deps.PLAIN)
         lines = out.getvalue().splitlines()
         self.assertEqual(lines, ["idea", "internal"])
 

@@ -5,7 +5,7 @@ case where a node the learner built silently never runs (or runs when it should 
 two small functions hold the few lines of graph code at stake, `*_wrong` and `*_right`; //:pitfalls
 prints their source with `inspect`, so what is shown is what ran. `run(name, data)` builds a graph
 around each, runs it, and returns for each side the numbers the session returned and which of the
-nodes that matter graphs/deps predicted to run and the traced run (FULL_TRACE) saw run.
+nodes that matter labs/deps predicted to run and the traced run (FULL_TRACE) saw run.
 """
 
 import collections
@@ -17,7 +17,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from graphs import deps
+from labs import deps
 from graphs import layers
 from graphs import model
 from graphs import posts
@@ -26,7 +26,7 @@ from session import trainer
 Watch = collections.namedtuple("Watch", [
     "node",       # a node's name in the graph, or a branch function's node as the trace names it
     "what",       # what it is, in words
-    "predicted",  # graphs/deps predicted it to run (None: inside a function, not a graph node)
+    "predicted",  # labs/deps predicted it to run (None: inside a function, not a graph node)
     "ran",        # the traced run saw it run
 ])
 
@@ -61,7 +61,7 @@ def _session(graph):
 class _Tracer:
     """A stand-in for the session that a pitfall's code is given: its first `run` is traced.
 
-    The first call runs with a FULL_TRACE (graphs/deps.trace_step) after graphs/deps predicted what it
+    The first call runs with a FULL_TRACE (labs/deps.trace_step) after labs/deps predicted what it
     would run; later calls pass straight to the session. `side()` then reports that traced call.
     """
 
