@@ -1,6 +1,6 @@
 """machine/: what this machine can do. Sessions ask for no GPU where there is no GPU driver
-(sessions.py); TensorFlow is imported without its start-up notes about a missing GPU, and nothing
-else it says is hidden (quiet.py); a file is replaced whole or not at all (files.py).
+(sessions.py); TensorFlow is imported without its start-up notes that are not about the run, nothing
+else it says is hidden, even when the import kills the process (quiet.py); a file is replaced whole or not at all (files.py).
 """
 
 import os
