@@ -792,7 +792,7 @@ class Report:
         return [line for line, kind, _ in self.lines if kind != hidden]
 
     def on_internals(self, change=None):
-        self.text.value = "<pre style='margin: 0'>{}</pre>".format(html.escape("\n".join(self.shown())))
+        self.text.value = "<pre style='margin: 0'><code>{}</code></pre>".format(html.escape("\n".join(self.shown())))
 
 
 def report(*args, **kwargs):
@@ -801,5 +801,5 @@ def report(*args, **kwargs):
     from labs import display
 
     shown = Report(*args, **kwargs)
-    display.show(shown.widget, shown.text.value, "//:deps' report")
+    display.show(shown.widget, shown.text.value, "The //:deps report")
     return shown

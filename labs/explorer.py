@@ -179,7 +179,7 @@ def svg_of(dot_text):
 
 
 def _pre(lines, css=""):
-    return "<pre style='white-space: pre-wrap; margin: 0; {}'>{}</pre>".format(css, html.escape("\n".join(lines)))
+    return "<pre style='white-space: pre-wrap; margin: 0; {}'><code>{}</code></pre>".format(css, html.escape("\n".join(lines)))
 
 
 class Explorer:

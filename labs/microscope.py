@@ -277,7 +277,7 @@ class Microscope:
         self.verdict.value = "<b>{}</b><br>{}; {}".format(html.escape(self.description()),
                                                           html.escape(verdict_line(self.look)), cost)
         self.picture.value = histogram_png(self.look, self.description())
-        self.table.value = "<pre style='margin: 0'>{}</pre>".format(html.escape("\n".join(table_lines(self.look))))
+        self.table.value = "<pre style='margin: 0'><code>{}</code></pre>".format(html.escape("\n".join(table_lines(self.look))))
 
     def on_scheme(self, change=None):
         self.redraw()

@@ -434,7 +434,7 @@ class Card:
 
         self.question = question
         self.outcome = None
-        self.prompt = widgets.HTML("<b>{}. {}</b> ({})<pre>{}</pre>".format(
+        self.prompt = widgets.HTML("<b>{}. {}</b> ({})<pre><code>{}</code></pre>".format(
             number, html.escape(question.prompt), html.escape(question.post), html.escape(source_of(question))))
         self.choices = widgets.RadioButtons(options=[c.text for c in question.choices], value=None,
                                             layout=widgets.Layout(width="auto"))
@@ -462,7 +462,7 @@ class Card:
             verdict = "Right."
         else:
             verdict = "Not this one: the run says \u201c{}\u201d.".format(self.question.choices[right[0]].text)
-        self.result.value = "<b>{}</b><pre>{}</pre><p>{}</p>".format(
+        self.result.value = "<b>{}</b><pre><code>{}</code></pre><p>{}</p>".format(
             html.escape(verdict), html.escape("\n".join(self.outcome.evidence)), html.escape(self.outcome.why))
 
 

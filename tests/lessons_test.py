@@ -10,6 +10,7 @@ answers on 127.0.0.1 with lessons/ open.
 import ast
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -117,8 +118,20 @@ class ExecuteTest(absltest.TestCase):
         self.assertTrue(any("image/svg+xml" in o.get("data", {}) for o in outputs))
         self.assertTrue(any("Cost:" in o.get("text", "") for o in outputs))
 
+    def _widget_pictures(self, nb):
+        """The titles of the widgets' stand-ins in the page --render writes (labs/display): a picture of
+        each widget's first state and the note that the live one needs //:lessons."""
+        page = lessons.to_html(nb, "page")
+        self.assertNotIn('type="application/vnd.jupyter.widget-view+json"', page)  # no widget state stored
+        self.assertEqual(page.count("open the lesson with <code>bazel run //:lessons</code>"), page.count('"ltfn-static"'))
+        return re.findall(r'<div class="ltfn-static"><p><b>([^<]+)</b>', page)
+
     def test_ltfn2(self):
-        self._execute("ltfn2")
+        nb = self._execute("ltfn2")
+        pictures = self._widget_pictures(nb)
+        self.assertIn("The session.run explorer", pictures)
+        self.assertIn("Predict, then check", pictures)
+        self.assertIn("The //:deps report", pictures)
 
     def test_ltfn3(self):
         self._execute("ltfn3")
@@ -130,7 +143,8 @@ class ExecuteTest(absltest.TestCase):
         self._execute("ltfn5")
 
     def test_ltfn6(self):
-        self._execute("ltfn6")
+        nb = self._execute("ltfn6")
+        self.assertEqual(self._widget_pictures(nb), ["The initialization microscope"])
 
     def test_a_broken_cell_names_the_notebook_cell_and_error(self):
         import nbformat
