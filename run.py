@@ -111,7 +111,7 @@ class Settings:
 
     @classmethod
     def from_flags(cls):
-        """The flags, with each default the README gives: the post's init, steps and learning rate for
+        """The flags, with each default docs/flags.md gives: the post's init, steps and learning rate for
         --net, a new runs/<net>-<init>-<time> folder, its checkpoints/ inside it."""
         net = FLAGS.net
         init = FLAGS.init or posts.DEFAULT_INIT[net]
