@@ -40,7 +40,7 @@ flags.DEFINE_integer("batch_size", 100, "Training images per step.", lower_bound
 flags.DEFINE_integer("test_batch_size", 1000, "Test images per inference batch (any size; figures do not depend on it).",
                      lower_bound=1)
 flags.DEFINE_float("learning_rate", None,
-                   "Gradient descent learning rate. Default: the post's for --net/--init (see README).")
+                   "Gradient descent learning rate. Default: the post's for --net/--init (see docs/flags.md).")
 flags.DEFINE_integer("print_every", 100, "Print Cost/Accuracy every this many steps.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Random seed for the weights (and --shuffle): the same seed repeats a run exactly.",
                      lower_bound=0, upper_bound=2**31 - 1)

@@ -9,8 +9,6 @@ graph stay exactly as they are. This module is the one place that builds a train
 It imports no TensorFlow at module level, so programs can define --precision before importing it.
 """
 
-import os
-
 PRECISIONS = ("float32", "bfloat16")
 DEFAULT = "float32"
 # CPU flags (as /proc/cpuinfo spells them) of native bfloat16 arithmetic: AVX-512 BF16 (Zen 4,
@@ -18,8 +16,9 @@ DEFAULT = "float32"
 # only for AVX-512F, on which oneDNN emulates bfloat16; with less (AVX2) the rewrite silently does nothing.
 # Either way the run would not be what --precision=bfloat16 promises: refused, not taken.
 NATIVE_BFLOAT16 = ("avx512_bf16", "amx_bf16")
-# Where cpu_flags reads; the environment variable lets a test present another CPU to a whole program.
-CPUINFO = os.environ.get("LTFN_CPUINFO", "/proc/cpuinfo")
+# Where cpu_flags reads. No environment variable changes it (a stray one would bypass the refusal): tests
+# present another CPU with read_cpu_flags, or to a whole program with tests/testing.run_on_cpu.
+CPUINFO = "/proc/cpuinfo"
 
 
 class PrecisionError(Exception):

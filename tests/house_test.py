@@ -1,4 +1,4 @@
-"""The house's rule (README, "Where things are"): imports point down only.
+"""The house's rule (docs/house.md): imports point down only.
 
 Reads every project module's imports with `ast` (nothing is imported or run), so a new module that
 breaks the rule fails here, whatever it does at run time.

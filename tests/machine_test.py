@@ -4,6 +4,8 @@ else it says is hidden (quiet.py); a file is replaced whole or not at all (files
 """
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,7 +20,13 @@ from tests import testing
 # What TensorFlow's libraries print while they load, on a machine without a GPU (seen here).
 NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
          "I0000 00:00:1795860811.158016    4421 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
-         "GPU will not be used.\n")
+         "GPU will not be used.\n"
+         "I0000 00:00:1796117617.354996   12679 port.cc:153] oneDNN custom operations are on. You may see slightly "
+         "different numerical results due to floating-point round-off errors from different computation orders. "
+         "To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.\n")
+# What TensorFlow says before it aborts on a CPU without the instructions it was built for.
+NO_AVX = ("F0000 00:00:1.0 1 cpu_feature_guard.cc:69] The TensorFlow library was compiled to use AVX instructions, "
+          "but these aren't available on your machine.\n")
 
 
 def _python(script, fake_tensorflow=None):
@@ -58,6 +66,8 @@ class QuietTest(tf.test.TestCase):
         self.assertEqual(result.stdout, "tensorflow True\n")
         self.assertNotIn("cudart_stub", result.stderr)
         self.assertNotIn("InitializeLog", result.stderr)
+        # No I/W/E note at all: what is left of the import's output is not TensorFlow's logging.
+        self.assertEqual([line for line in result.stderr.splitlines() if re.match(r"[IWEF]\d{4} ", line)], [])
 
     def test_anything_else_tensorflow_says_is_shown_and_a_failed_import_too(self):
         result = _python("""
@@ -93,6 +103,24 @@ class QuietTest(tf.test.TestCase):
         self.assertEqual(result.stderr.strip().splitlines(), [
             "SIGINT received while starting: stopped; nothing was written; to start again: "
             "bazel run //:run -- --net=linear"])
+
+
+    def test_an_import_that_kills_the_process_still_shows_what_tensorflow_said(self):
+        for kill, signum in (("os.kill(os.getpid(), signal.SIGILL)", signal.SIGILL), ("os.abort()", signal.SIGABRT)):
+            result = _python("""
+                from machine import quiet
+                quiet.import_tensorflow()
+                print("went on")
+                """, fake_tensorflow="""
+                import os, resource, signal
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file
+                os.write(2, {!r}.encode())
+                os.write(2, {!r}.encode())
+                {}
+                """.format(NOISE, NO_AVX, kill))
+            self.assertEqual(result.returncode, -signum, result.stderr)
+            self.assertEqual(result.stdout, "")
+            self.assertEqual(result.stderr.splitlines(), [NO_AVX.rstrip("\n"), quiet.DIED.rstrip("\n")])
 
 
 class FilesTest(tf.test.TestCase):

@@ -205,7 +205,7 @@ class EndToEndTest(tf.test.TestCase):
         cost = float(re.search(r"^Test Cost: (\S+)$", result.stdout, re.M).group(1))
         accuracy = float(re.search(r"^Test accuracy: (\S+) %$", result.stdout, re.M).group(1))
         self.assertTrue(posts.in_band("linear", "random_normal", cost, accuracy), (cost, accuracy))
-        self.assertBetween(accuracy, 50.0, 70.0)  # the band README states for this row
+        self.assertBetween(accuracy, 50.0, 70.0)  # the band docs/results.md states for this row
 
     def test_bad_flag_is_one_line_without_traceback(self):
         result = _run(["--net=linear", "--steps=-5"])
