@@ -21,7 +21,8 @@ ALLOWED = {
     "lessons": {"lessons", "labs", "session", "pictures", "graphs", "data", "machine"},
     # The teaching labs (LTFN 2's dependency explainer, LTFN 4's convolutions, the TF1 pitfalls).
     "labs": {"labs", "session", "pictures", "graphs", "data", "machine"},
-    "session": {"session", "pictures", "graphs", "data", "machine"},
+    # What happens in a training session returns arrays; the programs draw them (pictures/).
+    "session": {"session", "graphs", "data", "machine"},
     "pictures": {"pictures", "graphs", "data", "machine"},
     # The posts' networks and the one builder: nothing of the project above them.
     "graphs": {"graphs"},
