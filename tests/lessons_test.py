@@ -2,21 +2,24 @@
 
 Every notebook is executed top to bottom in a fresh kernel in the quick setting (LTFN_LESSONS_QUICK=1);
 a cell that raises fails its test naming the notebook, the cell and the error. The notebooks are checked
-to be committed without outputs and to hold no network code (they import graphs/). The program is run
-as `bazel run` would: --render writes HTML pages with outputs, mistakes are one line, and the server
-answers on 127.0.0.1 with lessons/ open.
+to be committed without outputs, and the graphs their cells build by hand (cells tagged `graph`) are
+checked to be graphs/'s, by labs/sameness (the check their `check` cells run): a change to graphs/ that
+the lessons do not follow fails here. The program is run as `bazel run` would: --render writes HTML
+pages with outputs, mistakes are one line, and the server answers on 127.0.0.1 with lessons/ open.
 """
 
-import ast
 import json
 import os
 import socket
 import subprocess
 import tempfile
 import time
+import types
 import urllib.error
 import urllib.request
+from unittest import mock
 
+import numpy as np
 from absl.testing import absltest
 
 from programs import lessons
@@ -24,13 +27,8 @@ from tests import testing
 
 ROOT = testing.ROOT
 NOTEBOOKS = lessons.notebooks(ROOT)
-
-# Calls that build network code; a lesson imports graphs/ instead of making them in a cell.
-NETWORK_CALLS = frozenset([
-    "get_variable", "Variable", "placeholder", "conv2d", "max_pool", "max_pool2d", "matmul", "bias_add", "relu",
-    "dense", "softmax_cross_entropy_with_logits", "GradientDescentOptimizer", "variable_scope", "random_normal",
-])
-
+# (lesson, net, init) of every graph a lesson writes by hand and checks.
+EXPECTED_GRAPHS = [("ltfn1", "linear", "random_normal")]
 
 def _jupyter_dirs():
     """Jupyter, IPython and matplotlib write their files under the test's own temporary folder."""
@@ -46,18 +44,6 @@ def _jupyter_dirs():
 def code_cells(path):
     with open(path, encoding="utf-8") as f:
         return [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
-
-
-def network_calls(source):
-    """The NETWORK_CALLS a cell's code makes, by the called name (`tf.nn.conv2d(...)` -> conv2d)."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in NETWORK_CALLS:
-                found.append(name)
-    return found
 
 
 def source_of(cell):
@@ -82,16 +68,64 @@ class NotebooksTest(absltest.TestCase):
                 self.assertEqual((cell["outputs"], cell["execution_count"]), ([], None),
                                  "{}: code cell {} was committed with its outputs; clear them".format(path, i + 1))
 
-    def test_no_network_code_in_cells(self):
-        for path in NOTEBOOKS:
-            for i, cell in enumerate(code_cells(path)):
-                self.assertEqual(network_calls(source_of(cell)), [],
-                                 "{}: code cell {} builds network code; import it from graphs/".format(path, i + 1))
 
-    def test_the_checker_sees_network_code(self):
-        self.assertEqual(network_calls("w = tf.compat.v1.get_variable('w', [3])\ny = tf.nn.conv2d(x, w, 1, 'SAME')\n"
-                                       "z = matmul(a, b)\nkit.Run('conv4')"),
-                         ["get_variable", "conv2d", "matmul"])
+
+def tagged(path, tag):
+    return [source_of(c) for c in code_cells(path) if tag in c.get("metadata", {}).get("tags", [])]
+
+
+def hand_built_reports(path):
+    """Runs a notebook's `graph` cells, then its `check` cells, in this process (no kernel, no MNIST:
+    a made-up batch), and returns the sameness report of each check."""
+    import tensorflow as tf
+
+    from labs import sameness
+
+    tf.compat.v1.disable_eager_execution()
+    rng = np.random.default_rng(0)
+    batch = (rng.random((20, 784), np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 20)])
+    reports = []
+    kit = types.SimpleNamespace(
+        show=lambda *tensors: None, setting=lambda full, quick: quick, QUICK=True,
+        check=lambda graph, net, init=None, learning_rate=None: reports.append(
+            sameness.compare(graph, net, init, learning_rate, batch=batch)))
+    namespace = {"kit": kit}
+    for source in tagged(path, "graph"):
+        exec(compile(source, path, "exec"), namespace)
+    for source in tagged(path, "check"):
+        exec(compile(source, path, "exec"), namespace)
+    return reports
+
+
+class HandBuiltTest(absltest.TestCase):
+    """The graphs the lessons write cell by cell are graphs/'s (labs/sameness): the guarantee that lessons
+    and programs cannot drift apart."""
+
+    def test_every_hand_built_graph_is_the_one_graphs_builds(self):
+        checked = []
+        for path in NOTEBOOKS:
+            reports = hand_built_reports(path)
+            self.assertEqual(len(reports), len(tagged(path, "check")), path)
+            for report in reports:
+                self.assertTrue(report.same, "{}: {}".format(os.path.basename(path), report))
+                checked.append((os.path.basename(path).split("_")[0], report.net, report.init))
+        # LTFN 1's single layer, LTFN 3's deeper net, LTFN 5's ConvNet, LTFN 6's three initializations.
+        self.assertEqual(sorted(set(checked)), sorted(set(EXPECTED_GRAPHS)), checked)
+
+    def test_a_drift_in_graphs_fails(self):
+        # graphs/ renames a variable (as a careless edit would): LTFN 1's hand-built graph is no longer it.
+        from graphs import layers
+        original = layers._variables
+
+        def renamed(scope, weights_shape, init, kind):
+            w, b = original(scope + "_renamed", weights_shape, init, kind)
+            return w, b
+
+        with mock.patch.object(layers, "_variables", renamed):
+            report, = hand_built_reports(lessons.find_notebook(ROOT, "ltfn1"))
+        self.assertFalse(report.same)
+        self.assertIn("graphs/ has the variable `layer1/layer1_renamed_weights` [784, 10], yours has none",
+                      str(report))
 
 
 class ExecuteTest(absltest.TestCase):
@@ -107,6 +141,11 @@ class ExecuteTest(absltest.TestCase):
         nb, error = lessons.execute(path, quick=True, timeout=600, root=ROOT)
         if error:
             self.fail(str(error))
+        # Each check cell, run in the kernel on MNIST, found the learner's graph to be graphs/'s.
+        for cell in nb.cells:
+            if "check" in cell.metadata.get("tags", []):
+                said = "".join(o.get("text", "") for o in cell.outputs)
+                self.assertTrue(said.startswith("Your graph is the one graphs/model.build_graph"), said)
         return nb
 
     def test_ltfn1(self):
