@@ -126,8 +126,10 @@ def _compare_variables(graph, theirs, report):
         if mine != its:
             report.differ("`{}` starts from {} in yours, from {} in graphs/".format(name, mine, its))
     if common and not report.differences:
-        report.notes.append("the same {} variables, the same shapes and initial distributions ({})".format(
-            len(common), "; ".join("{} {}".format(n, _shape(theirs_v[n])) for n in common)))
+        listed = " ({})".format("; ".join("{} {}".format(n, _shape(theirs_v[n])) for n in common)) \
+            if len(common) <= 4 else ""
+        report.notes.append("the same {} variables, the same shapes and initial distributions{}".format(
+            len(common), listed))
 
 
 def _shape(variable):

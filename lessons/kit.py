@@ -281,8 +281,8 @@ class _Bar:
             from IPython.display import HTML
             self.handle.update(HTML(self._html(done)))
         elapsed = self.clock() - self.started
-        print("{:,} steps of {} images in {} ({:.0f} images/s)".format(
-            done, self.batch_size, _duration(elapsed), done * self.batch_size / elapsed if elapsed else 0.0))
+        print("{:,} step{} of {} images in {} ({:.0f} images/s)".format(
+            done, "" if done == 1 else "s", self.batch_size, _duration(elapsed), done * self.batch_size / elapsed if elapsed else 0.0))
 
 
 def _duration(seconds):
