@@ -176,12 +176,12 @@ def show(*tensors):
 
 def check(graph, net, init=None, learning_rate=None):
     """The check cell: is `graph` the one graphs/model.build_graph makes? Said in words (labs/sameness.py),
-    on the first 100 test images."""
+    on the first 100 test images (20 in the quick setting)."""
     from labs import sameness
 
     init = init or posts.DEFAULT_INIT[net]
-    test = mnist().test
-    return sameness.check(graph, net, init, learning_rate, batch=(test.images[:100], test.labels[:100]))
+    test, count = mnist().test, setting(100, 20)
+    return sameness.check(graph, net, init, learning_rate, batch=(test.images[:count], test.labels[:count]))
 
 
 def error(attempt, why):
@@ -281,8 +281,9 @@ class _Bar:
             from IPython.display import HTML
             self.handle.update(HTML(self._html(done)))
         elapsed = self.clock() - self.started
+        rate = done * self.batch_size / elapsed if elapsed else 0.0
         print("{:,} step{} of {} images in {} ({:.0f} images/s)".format(
-            done, "" if done == 1 else "s", self.batch_size, _duration(elapsed), done * self.batch_size / elapsed if elapsed else 0.0))
+            done, "" if done == 1 else "s", self.batch_size, _duration(elapsed), rate))
 
 
 def _duration(seconds):

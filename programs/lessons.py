@@ -260,8 +260,8 @@ def parse(argv):
     parser.add_argument("--quick", action="store_true",
                         help="with --render: the quick setting the tests use (few steps, small batches)")
     parser.add_argument("--exercises", action="store_true",
-                        help="open the exercise forms (lessons/exercises/, made from the worked lessons; a form you "
-                             "edited is kept)")
+                        help="open the exercise forms (lessons/exercises/, made from the worked lessons; "
+                             "a form you edited is kept)")
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to serve on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on (default 8888)")
     args, rest = parser.parse_known_args(argv)

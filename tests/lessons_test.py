@@ -139,6 +139,11 @@ class HandBuiltTest(absltest.TestCase):
                       str(report))
 
 
+def ltfn1_of(paths):
+    path, = [p for p in paths if os.path.basename(p).startswith("ltfn1")]
+    return path
+
+
 class ExercisesTest(absltest.TestCase):
     """The exercise forms (programs/exercises.py): made from the worked notebooks, graded by the check."""
 
@@ -183,7 +188,7 @@ class ExercisesTest(absltest.TestCase):
         import nbformat
         folder = self.create_tempdir().full_path
         said = []
-        path, = [p for p in exercises.write_all(NOTEBOOKS, folder, said.append) if "ltfn1" in p]
+        path = ltfn1_of(exercises.write_all(NOTEBOOKS, folder, said.append))
         exercises.write_all(NOTEBOOKS, folder, said.append)  # unedited: written again, nothing to say
         self.assertEqual(said, [])
         nb = nbformat.read(path, as_version=4)
@@ -227,7 +232,7 @@ class ExecuteTest(absltest.TestCase):
         import nbclient
         import nbformat
         folder = self.create_tempdir().full_path
-        path, = [p for p in exercises.write_all(NOTEBOOKS, folder, log=lambda line: None) if "ltfn1" in p]
+        path = ltfn1_of(exercises.write_all(NOTEBOOKS, folder, log=lambda line: None))
         nb = nbformat.read(path, as_version=4)
         check = next(i for i, c in enumerate(nb.cells) if "check" in c.metadata.get("tags", []))
         nb.cells = nb.cells[:check + 1]
