@@ -4,6 +4,9 @@ flags -> data -> graph -> session loop printing `Cost:` / `Accuracy: ... %` -> b
 test printing `Test Cost:` / `Test accuracy: ... %` (LTFN 1, 2, 3, 5, 6).
 """
 
+import collections
+import contextlib
+import dataclasses
 import datetime
 import os
 import shlex
@@ -40,7 +43,7 @@ flags.DEFINE_integer("batch_size", 100, "Training images per step.", lower_bound
 flags.DEFINE_integer("test_batch_size", 1000, "Test images per inference batch (any size; figures do not depend on it).",
                      lower_bound=1)
 flags.DEFINE_float("learning_rate", None,
-                   "Gradient descent learning rate. Default: the post's for --net/--init (see README).")
+                   "Gradient descent learning rate. Default: the post's for --net/--init (see docs/flags.md).")
 flags.DEFINE_integer("print_every", 100, "Print Cost/Accuracy every this many steps.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Random seed for the weights (and --shuffle): the same seed repeats a run exactly.",
                      lower_bound=0, upper_bound=2**31 - 1)
@@ -74,10 +77,62 @@ import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow
 
 from data import idx  # noqa: E402
 from graphs import model  # noqa: E402
+from pictures import histograms  # noqa: E402
+from pictures import results  # noqa: E402
 from session import checkpoints  # noqa: E402
 from session import events  # noqa: E402
+from session import folder_lock  # noqa: E402
+from session import progress  # noqa: E402
 from session import summaries  # noqa: E402
 from session import trainer  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What the run is asked for, read from the flags once (from_flags); paths are absolute."""
+    net: str
+    init: str
+    steps: int
+    learning_rate: float
+    batch_size: int
+    test_batch_size: int
+    print_every: int
+    seed: int
+    shuffle: bool
+    data_dir: str  # None: the verified MNIST embedded in data/mnist/
+    validation_size: int
+    logdir: str
+    checkpoint_dir: str
+    save_every: int
+    check_numerics: bool
+    precision: str
+    allow_precision_change: bool
+    verbose: bool
+
+    @classmethod
+    def from_flags(cls):
+        """The flags, with each default the README gives: the post's init, steps and learning rate for
+        --net, a new runs/<net>-<init>-<time> folder, its checkpoints/ inside it."""
+        net = FLAGS.net
+        init = FLAGS.init or posts.DEFAULT_INIT[net]
+        post = posts.settings(net, init)
+        logdir = cli.user_path(FLAGS.logdir or default_logdir(net, init))
+        return cls(
+            net=net, init=init, steps=post.steps if FLAGS.steps is None else FLAGS.steps,
+            learning_rate=FLAGS.learning_rate or post.learning_rate, batch_size=FLAGS.batch_size,
+            test_batch_size=FLAGS.test_batch_size, print_every=FLAGS.print_every, seed=FLAGS.seed,
+            shuffle=FLAGS.shuffle, data_dir=cli.user_path(FLAGS.data_dir) if FLAGS.data_dir else None,
+            validation_size=FLAGS.validation_size, logdir=logdir,
+            checkpoint_dir=(cli.user_path(FLAGS.checkpoint_dir) if FLAGS.checkpoint_dir
+                            else os.path.join(logdir, "checkpoints")),
+            save_every=FLAGS.save_every, check_numerics=FLAGS.check_numerics, precision=FLAGS.precision,
+            allow_precision_change=FLAGS.allow_precision_change, verbose=FLAGS.verbose)
+
+    def recorded(self):
+        """What run.json records: the settings that decide the weights and the batch sequence."""
+        return {"net": self.net, "init": self.init, "learning_rate": self.learning_rate,
+                "batch_size": self.batch_size, "seed": self.seed, "shuffle": self.shuffle,
+                "precision": self.precision, "data_dir": self.data_dir, "validation_size": self.validation_size}
 
 
 def default_logdir(net, init, now=None):
@@ -134,63 +189,86 @@ class RunState:
         return "{}: {}".format(signal.Signals(interrupted.signum).name, said)
 
 
-def _load_data(data_dir):
+# The run, as fully_connected_feed.py's run_training(): data, graph, session, train, test, write.
+
+def run_training(settings, config, signals, state):
+    """Trains settings.net on MNIST in one session, tests it, writes the end-of-run files; returns
+    (test cost, test accuracy in %)."""
+    data = load_data(settings)
+    built = build(settings)
+    state.saved = built.saved
+    with tf.compat.v1.Session(graph=built.graph, config=config) as session:
+        session.run(built.init_op)
+        start = restore(session, built.saved, settings)
+        with events_writer(settings.logdir, built.graph, signals, state) as writer:
+            done = train(session, built, data, writer, start, settings, signals, state)
+            logits, test_cost, test_accuracy = test(session, built, data, writer, done, settings, signals, state)
+            write(session, built, data, logits, writer, done, settings)
+    return test_cost, test_accuracy
+
+
+def load_data(settings):
     """MNIST (or --data_dir's data) checked against what the flags ask of it, each mismatch one line."""
     try:
-        data = loader.load_mnist(data_dir, FLAGS.validation_size)
+        data = loader.load_mnist(settings.data_dir, settings.validation_size)
     except idx.IdxError as e:
         raise cli.UsageError(str(e))
-    train = len(data.train.images)
-    if FLAGS.batch_size > train:
+    train_images = len(data.train.images)
+    if settings.batch_size > train_images:
         raise cli.UsageError("--batch_size={} is more than the {} training images{}; choose at most {}".format(
-            FLAGS.batch_size, train, " left after --validation_size={}".format(FLAGS.validation_size)
-            if FLAGS.validation_size else "", train))
+            settings.batch_size, train_images, " left after --validation_size={}".format(settings.validation_size)
+            if settings.validation_size else "", train_images))
     return data
 
 
-def run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config, signals, state):
-    module = model.NETS[net]
-    data = _load_data(data_dir)
+Built = collections.namedtuple("Built", ["graph", "nodes", "init_op", "histograms", "saved", "input_shape"])
 
-    graph, nodes, init_op = model.build_graph(net, init, learning_rate, FLAGS.seed)
+
+def build(settings):
+    """The post's graph (graphs/model.build_graph) with what a run adds to it: the numerics checks, LTFN 6's
+    histograms and the Saver; finalized."""
+    graph, nodes, init_op = model.build_graph(settings.net, settings.init, settings.learning_rate, settings.seed)
     with graph.as_default():
-        if FLAGS.check_numerics:
+        if settings.check_numerics:
             # Runs with the optimizer: a NaN/Inf anywhere fails that very step, naming the node.
             nodes = nodes._replace(optimizer=tf.group(
                 nodes.optimizer, tf.compat.v1.add_check_numerics_ops(), name="optimizer_checked"))
         # LTFN 6's histograms (after the numerics checks, which need not check them), fetched on printed steps only.
         histograms = summaries.histograms(nodes)
-        saved = state.saved = checkpoints.Checkpoints(checkpoint_dir, {
-            "net": net, "init": init, "learning_rate": learning_rate, "batch_size": FLAGS.batch_size,
-            "seed": FLAGS.seed, "shuffle": FLAGS.shuffle, "precision": FLAGS.precision, "data_dir": data_dir,
-            "validation_size": FLAGS.validation_size},
-            may_change={"precision": ("--allow_precision_change", FLAGS.allow_precision_change)},
+        saved = checkpoints.Checkpoints(
+            settings.checkpoint_dir, settings.recorded(),
+            may_change={"precision": ("--allow_precision_change", settings.allow_precision_change)},
             introduced={"precision": "float32"})
     graph.finalize()
+    return Built(graph, nodes, init_op, histograms, saved, model.NETS[settings.net].INPUT_SHAPE)
 
-    batches = trainer.Batches(data.train, FLAGS.batch_size, module.INPUT_SHAPE, FLAGS.shuffle, FLAGS.seed)
-    with tf.compat.v1.Session(graph=graph, config=config) as session:
-        session.run(init_op)
+
+def restore(session, saved, settings):
+    """The step to start from: the checkpoint folder's newest checkpoint restored, or 0."""
+    try:
+        start = saved.restore(session, settings.steps)  # a checkpoint past --steps is refused, the folder untouched
+    except checkpoints.CheckpointError as e:
+        raise cli.UsageError(str(e))
+    if saved.removed:
+        print("Removed {} file(s) left in {} by a run that stopped while saving".format(
+            len(saved.removed), settings.checkpoint_dir), file=sys.stderr)
+    return start
+
+
+@contextlib.contextmanager
+def events_writer(logdir, graph, signals, state):
+    """The run's TensorBoard events writer, closed at the end; a write that fails ends the run in one line."""
+    try:
+        writer = events.Writer(logdir, graph, guard=signals.critical)
         try:
-            start = saved.restore(session, steps)  # a checkpoint past --steps is refused there, the folder untouched
-        except checkpoints.CheckpointError as e:
-            raise cli.UsageError(str(e))
-        if saved.removed:
-            print("Removed {} file(s) left in {} by a run that stopped while saving".format(
-                len(saved.removed), checkpoint_dir), file=sys.stderr)
-        try:
-            writer = events.Writer(logdir, graph, guard=signals.critical)
-            try:
-                figures = _train_and_test(session, module, nodes, histograms, batches, data, saved, writer, start,
-                                          steps, learning_rate, logdir, signals, state)
-            except BaseException:
-                _close_quietly(writer)  # what was written so far reaches the disk, even when stopped
-                raise
-            writer.close()
-            return figures
-        except events.WriteError as e:
-            raise cli.UsageError("cannot write the TensorBoard events in {} ({}); {}; free some space and run the "
-                                 "same command to resume".format(logdir, e, state.kept()))
+            yield writer
+        except BaseException:
+            _close_quietly(writer)  # what was written so far reaches the disk, even when stopped
+            raise
+        writer.close()
+    except events.WriteError as e:
+        raise cli.UsageError("cannot write the TensorBoard events in {} ({}); {}; free some space and run the "
+                             "same command to resume".format(logdir, e, state.kept()))
 
 
 def _close_quietly(writer):
@@ -201,84 +279,116 @@ def _close_quietly(writer):
         pass
 
 
-def _train_and_test(session, module, nodes, histograms, batches, data, saved, writer, start, steps,
-                    learning_rate, logdir, signals, state):
-    net, init = saved.settings["net"], saved.settings["init"]
-    print("Training {} ({}) for {} steps, batch {}, learning rate {:g}, {}".format(
-        net, init, steps, FLAGS.batch_size, learning_rate, precision.describe(FLAGS.precision)), flush=True)
-    if start:
-        print("Resuming at step {} from {}{}".format(start, state.checkpoint_dir,
-                                                     ": training is done, testing" if start == steps else ""),
-              flush=True)
-        # Tells TensorBoard to drop events a crashed run wrote after this step.
-        writer.add_session_log(tf.compat.v1.SessionLog(status=tf.compat.v1.SessionLog.START), start)
-    progress = cli.Progress(steps, FLAGS.batch_size)
-
-    def on_print(step, cost, accuracy, rate, histogram_summary=None):
-        progress.clear()
-        print("Cost: {:.6g}".format(cost))
-        print("Accuracy: {:.2f} %".format(accuracy * 100), flush=True)
-        writer.add_summary(_scalars({"train/cost": cost, "train/accuracy": accuracy}), step)
-        if histogram_summary is not None:
-            writer.add_summary(histogram_summary, step)
-
-    def on_step(step, cost):
-        progress.step(step, cost, printed=step % FLAGS.print_every == 0)
-
-    def save(step):
-        state.step = step
-        with signals.critical():  # a checkpoint is never left half written
-            try:
-                saved.save(session, step)
-            except checkpoints.CheckpointError as e:
-                raise cli.UsageError(str(e))
-
+def train(session, built, data, writer, start, settings, signals, state):
+    """The posts' session loop from step `start` to settings.steps (printing `Cost:` / `Accuracy:`), saving
+    as it goes and at the end; returns the steps done."""
+    announce(settings, start, writer)
+    batches = trainer.Batches(data.train, settings.batch_size, built.input_shape, settings.shuffle, settings.seed)
+    loop = Loop(session, built.saved, writer, settings, signals, state)
     state.phase, state.step = "training", start
     try:
         with signals.training():
             # The first step is traced: TensorBoard's graph then shows which nodes a training step ran.
             traced = summaries.TraceFirstRun(session, writer, "train_step_{}".format(start), start)
-            done = trainer.train(traced, nodes, batches, steps, FLAGS.print_every, start_step=start,
-                                 on_print=on_print, save_every=FLAGS.save_every, save=save, should_stop=signals,
-                                 extra_fetches=histograms, on_step=on_step)
+            done = trainer.train(traced, built.nodes, batches, settings.steps, settings.print_every, start_step=start,
+                                 on_print=loop.printed, save_every=settings.save_every, save=loop.save,
+                                 should_stop=signals, extra_fetches=built.histograms, on_step=loop.stepped)
     except trainer.DivergedError as e:
         raise cli.UsageError("{}: training diverged; try a smaller --learning_rate (was {:g}){}".format(
-            e, learning_rate, "" if FLAGS.check_numerics else ", or add --check_numerics to see where"))
+            e, settings.learning_rate, "" if settings.check_numerics else ", or add --check_numerics to see where"))
     finally:
-        progress.clear()
-    if saved.last_step != done:
-        save(done)
+        loop.progress.clear()
+    if built.saved.last_step != done:
+        loop.save(done)
     state.step = done
     signals.check()  # a signal during training stops here, its checkpoint saved
+    return done
 
+
+def announce(settings, start, writer):
+    """The run's first line, and where a resumed run starts."""
+    print("Training {} ({}) for {} steps, batch {}, learning rate {:g}, {}".format(
+        settings.net, settings.init, settings.steps, settings.batch_size, settings.learning_rate,
+        precision.describe(settings.precision)), flush=True)
+    if start:
+        print("Resuming at step {} from {}{}".format(
+            start, settings.checkpoint_dir, ": training is done, testing" if start == settings.steps else ""),
+            flush=True)
+        # Tells TensorBoard to drop events a crashed run wrote after this step.
+        writer.add_session_log(tf.compat.v1.SessionLog(status=tf.compat.v1.SessionLog.START), start)
+
+
+class Loop:
+    """trainer.train's callbacks: the posts' lines and TensorBoard's scalars on printed steps, the progress
+    line after every step, and each checkpoint saved whole."""
+
+    def __init__(self, session, saved, writer, settings, signals, state):
+        self.session, self.saved, self.writer = session, saved, writer
+        self.print_every, self.signals, self.state = settings.print_every, signals, state
+        self.progress = progress.Progress(settings.steps, settings.batch_size)
+
+    def printed(self, step, cost, accuracy, rate, histogram_summary=None):
+        self.progress.clear()
+        print("Cost: {:.6g}".format(cost))
+        print("Accuracy: {:.2f} %".format(accuracy * 100), flush=True)
+        self.writer.add_summary(_scalars({"train/cost": cost, "train/accuracy": accuracy}), step)
+        if histogram_summary is not None:
+            self.writer.add_summary(histogram_summary, step)
+
+    def stepped(self, step, cost):
+        self.progress.step(step, cost, printed=step % self.print_every == 0)
+
+    def save(self, step):
+        self.state.step = step
+        with self.signals.critical():  # a checkpoint is never left half written
+            try:
+                self.saved.save(self.session, step)
+            except checkpoints.CheckpointError as e:
+                raise cli.UsageError(str(e))
+
+
+def test(session, built, data, writer, done, settings, signals, state):
+    """LTFN 2's test pass, logits only, in batches; prints `Test Cost:` / `Test accuracy:`. Returns
+    (logits, cost, accuracy in %)."""
     state.phase = "testing"
-    print("Testing on {} images, batches of {}".format(len(data.test.images), FLAGS.test_batch_size), flush=True)
-    # The one test pass, logits only; its first batch traced, to compare with training's.
-    logits = trainer.test_logits(summaries.TraceFirstRun(session, writer, "test_step", done), nodes,
-                                 data.test.images.reshape((-1,) + module.INPUT_SHAPE), FLAGS.test_batch_size)
+    print("Testing on {} images, batches of {}".format(len(data.test.images), settings.test_batch_size), flush=True)
+    # The one test pass; its first batch traced, to compare with training's.
+    logits = trainer.test_logits(summaries.TraceFirstRun(session, writer, "test_step", done), built.nodes,
+                                 data.test.images.reshape((-1,) + built.input_shape), settings.test_batch_size)
     test_cost, test_accuracy = trainer.score(logits, data.test.labels)
     with signals.critical():  # the figures are printed whole, and then the test counts as done
         print("Test Cost: {:.6g}".format(test_cost))
         print("Test accuracy: {:.2f} %".format(test_accuracy), flush=True)
         state.phase = "writing"
-    writer.add_summary(_scalars({"test/cost": test_cost, "test/accuracy": test_accuracy / 100}), steps)
-    meta = {"net": net, "init": init, "step": done, "learning_rate": learning_rate, "seed": FLAGS.seed}
+    writer.add_summary(_scalars({"test/cost": test_cost, "test/accuracy": test_accuracy / 100}), settings.steps)
+    return logits, test_cost, test_accuracy
+
+
+def write(session, built, data, logits, writer, done, settings):
+    """The end-of-run pictures (LTFN 6's activations, the mistakes, what the network learned), drawn here
+    from the session's arrays, and where everything is."""
+    meta = {"net": settings.net, "init": settings.init, "step": done, "learning_rate": settings.learning_rate,
+            "seed": settings.seed}
+    test, logdir = data.test, settings.logdir
+    shown = test.images[:summaries.ACTIVATION_IMAGES].reshape((-1,) + built.input_shape)
     try:
-        activations_png = summaries.write_activations(
-            session, nodes, data.test.images[:summaries.ACTIVATION_IMAGES].reshape((-1,) + module.INPUT_SHAPE),
-            logdir, meta)
-        pictures, most_confused = summaries.write_pictures(session, nodes, data.test, logits, logdir, writer, done, meta)
+        activations_png = histograms.write(logdir, summaries.activations(session, built.nodes, shown),
+                                           dict(meta, images=len(shown)))
+        weights, maps = summaries.learned(session, built.nodes, test.images[results.FEATURE_MAP_IMAGE])
+        pngs, most_confused = results.write(logdir, trainer.softmax(logits), test.labels.argmax(axis=1),
+                                            test.images.reshape(-1, 28, 28), weights, maps, meta)
+        for kind, path in pngs.items():
+            writer.add_summary(summaries.image_summary("pictures/" + kind, path), done)
     except OSError as e:
         raise cli.UsageError("cannot write the end-of-run pictures in {} ({}); training (saved: step {} in {}) and the "
                              "test (figures above) are done; free some space and run the same command to write "
-                             "them again".format(logdir, e.strerror or e, done, state.checkpoint_dir))
+                             "them again".format(logdir, e.strerror or e, done, settings.checkpoint_dir))
     print(most_confused)
-    for title, path in pictures:
-        print("{}: {}".format(title, path))
+    for kind, path in pngs.items():
+        print("{}: {}".format(results.TITLES[kind], path))
     print("Activations before each ReLU (LTFN 6): {}".format(activations_png))
     print("TensorBoard logs: {}\n  view them: bazel run //:tensorboard -- --logdir={}".format(
         logdir, shlex.quote(logdir)))
-    return test_cost, test_accuracy
 
 
 def _scalars(values):
@@ -290,29 +400,18 @@ def main(argv):
     signals = interrupts.Signals()
     # The posts are TF1 programs: graphs, placeholders and sessions, no eager execution.
     tf.compat.v1.disable_eager_execution()
-    net = FLAGS.net
-    init = FLAGS.init or posts.DEFAULT_INIT[net]
-    settings = posts.settings(net, init)
-    steps = settings.steps if FLAGS.steps is None else FLAGS.steps
-    learning_rate = FLAGS.learning_rate or settings.learning_rate
+    settings = Settings.from_flags()
     state = None
     try:
         try:  # before anything is written: a CPU without bfloat16 leaves no empty logdir behind
-            config = precision.session_config(FLAGS.precision)
+            config = precision.session_config(settings.precision)
         except precision.PrecisionError as e:
             raise cli.UsageError(str(e))
-        data_dir = cli.user_path(FLAGS.data_dir) if FLAGS.data_dir else None
-        logdir = cli.make_writable_dir(cli.user_path(FLAGS.logdir or default_logdir(net, init)), "logdir")
-        checkpoint_dir = cli.make_writable_dir(
-            cli.user_path(FLAGS.checkpoint_dir) if FLAGS.checkpoint_dir else os.path.join(logdir, "checkpoints"),
-            "checkpoint_dir")
-        state = RunState(steps, logdir, checkpoint_dir)
-        try:
-            # Held until this process ends: a second run on the folder is refused, naming this one.
-            lock = checkpoints.FolderLock(checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
-        except checkpoints.CheckpointError as e:
-            raise cli.UsageError(str(e))
-        run(net, init, steps, learning_rate, data_dir, logdir, checkpoint_dir, config, signals, state)
+        cli.make_writable_dir(settings.logdir, "logdir")
+        cli.make_writable_dir(settings.checkpoint_dir, "checkpoint_dir")
+        state = RunState(settings.steps, settings.logdir, settings.checkpoint_dir)
+        lock = lock_folders(settings)
+        run_training(settings, config, signals, state)
         signals.finish()  # done: a signal from here on changes nothing (exit 0)
         lock.release()
     except interrupts.Interrupted as e:
@@ -321,11 +420,19 @@ def main(argv):
         return e.exit_code
     except cli.UsageError as e:
         signals.finish()
-        if FLAGS.verbose:
+        if settings.verbose:
             raise
         print("error: {}".format(e), file=sys.stderr)
         return 1
     return 0
+
+
+def lock_folders(settings):
+    """Held until this process ends: a second run on the checkpoint folder is refused, naming this one."""
+    try:
+        return folder_lock.FolderLock(settings.checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
+    except folder_lock.LockError as e:
+        raise cli.UsageError(str(e))
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def load_average():
 
 def new_session(graph, precision=precisions.DEFAULT, **config_fields):
     """The session exactly as run.py makes it: session/precision.py's config for `precision`, plus any
-    other ConfigProto fields given (the breakdown's). Measured A/B on 2 cores (issue 8, README "Speed"):
+    other ConfigProto fields given (the breakdown's). Measured A/B on 2 cores (docs/speed.md):
     one op at a time (a per-session inter-op pool of one thread) tied with the default, and XLA
     (global_jit_level ON_1 with --tf_xla_cpu_global_jit) trained conv4 ~35 % slower, so neither is used."""
     return tf.compat.v1.Session(graph=graph, config=precisions.session_config(precision, **config_fields))

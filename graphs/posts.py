@@ -3,7 +3,7 @@
 Imports no TensorFlow: the programs define their flags from the names here and answer a bad flag or
 --help before TensorFlow is imported (graphs/model.NETS and graphs/initializers.INITS are these names).
 
-Steps and learning rates the posts leave unsaid come from the original code's history (see README):
+Steps and learning rates the posts leave unsaid come from the original code's history (docs/flags.md):
 LTFN 1-2 train the single layer at 0.01 (LTFN 2's output has 20 printed lines: 2,000 steps), LTFN 3
 trains fc3 at 0.0001, LTFN 6 trains conv4 for 5,000 steps at 0.001. With `random_normal` weights and
 the bias before the ReLU (as LTFN 5's text says), 0.0001 kills every ReLU within 100 steps; 0.000001

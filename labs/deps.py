@@ -24,12 +24,12 @@ import sys
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.protobuf import rewriter_config_pb2
 # Only to silence extract_sub_graph's "designed for TensorFlow v1" notice: using TF1 is the point here.
 from tensorflow.python.util import deprecation
 
 from graphs import model
 from graphs import posts
+from machine import errors
 from machine import sessions
 
 # The names the posts use; suggested when a --fetch or --feed name is unknown.
@@ -247,29 +247,12 @@ def initializer_nodes(graph):
 
 
 def session_config(rewrites=False):
-    """A session config; rewrites=False switches Grappler's graph rewrites off.
+    """A session config; rewrites=False switches Grappler's graph rewrites off (machine/sessions.config).
 
     Grappler renames, fuses, folds and prunes nodes before they run, so a trace with it on cannot be
-    compared name by name with the GraphDef. Switched off here: the meta optimizer and each of its
-    passes, plus the classic graph optimizer's constant folding, CSE and inlining (opt_level L0).
+    compared name by name with the GraphDef.
     """
-    if rewrites:
-        return sessions.config()
-    rc = rewriter_config_pb2.RewriterConfig
-    off = rc.OFF
-    rewrite_options = rc(
-        constant_folding=off, arithmetic_optimization=off, remapping=off, layout_optimizer=off,
-        dependency_optimization=off, loop_optimization=off, function_optimization=off,
-        shape_optimization=off, debug_stripper=off, scoped_allocator_optimization=off,
-        pin_to_host_optimization=off, implementation_selector=off, auto_mixed_precision=off,
-        common_subgraph_elimination=off, memory_optimization=rc.NO_MEM_OPT,
-        disable_meta_optimizer=True)
-    graph_options = tf.compat.v1.GraphOptions(rewrite_options=rewrite_options)
-    graph_options.optimizer_options.opt_level = tf.compat.v1.OptimizerOptions.L0
-    graph_options.optimizer_options.do_constant_folding = False
-    graph_options.optimizer_options.do_common_subexpression_elimination = False
-    graph_options.optimizer_options.do_function_inlining = False
-    return sessions.config(tf.compat.v1.ConfigProto(graph_options=graph_options))
+    return sessions.config(rewrites=rewrites)
 
 
 def feed_dict(graph, feeds, batch):
@@ -348,11 +331,7 @@ def parse_timeline_label(label):
 
 def error_line(error):
     """`ErrorType: the line that says what is wrong`, without TensorFlow's 'defined at' stack."""
-    skip = ("Graph execution error", "Detected at node", "Node:", "[[")
-    for line in error.message.splitlines():
-        if line.strip() and not line[0].isspace() and not line.startswith(skip):
-            return "{}: {}".format(type(error).__name__, line.strip())
-    return "{}: {}".format(type(error).__name__, error.message.strip().splitlines()[0])
+    return errors.error_line(error, typed=True, limit=None)
 
 
 Comparison = collections.namedtuple("Comparison", [

@@ -345,22 +345,18 @@ def report_test(run, figure_key=None):
 
 
 def run_pictures(run, dataset=None):
-    """The pictures //:run draws at the end of a run (session/summaries.write_pictures: its mistakes, the
-    confusion matrix, layer 1's weights, conv4's feature maps), from one logits-only pass over the test
-    set. Returns ({kind: PNG path}, the `most confused: ...` line)."""
+    """The pictures //:run draws at the end of a run (pictures/results.write: its mistakes, the confusion
+    matrix, layer 1's weights, conv4's feature maps), from one logits-only pass over the test set and what
+    the network learned (session/summaries.learned). Returns ({kind: PNG path}, the `most confused: ...` line)."""
+    from pictures import results
     from session import summaries
 
     dataset = dataset or test_set()
     folder = scratch_dir("{}-{}".format(run.net, run.init))
-    # write_pictures also puts them in TensorBoard's Images tab; here that is a scratch folder.
-    writer = tf.compat.v1.summary.FileWriter(folder)
-    try:
-        pictures, confused = summaries.write_pictures(
-            run.session, run.nodes, dataset, run.logits(dataset.images), folder, writer, run.steps,
-            {"net": run.net, "init": run.init, "step": run.steps})
-    finally:
-        writer.close()
-    return {os.path.splitext(os.path.basename(path))[0]: path for _, path in pictures}, confused
+    weights, maps = summaries.learned(run.session, run.nodes, dataset.images[results.FEATURE_MAP_IMAGE])
+    return results.write(folder, trainer.softmax(run.logits(dataset.images)), dataset.labels.argmax(axis=1),
+                         dataset.images.reshape(-1, 28, 28), weights, maps,
+                         {"net": run.net, "init": run.init, "step": run.steps})
 
 
 def plot_history(runs, log_cost=False):

@@ -1,11 +1,13 @@
 """LTFN 6's histograms, stored and drawn without a server.
 
-At the end of every run (session/summaries.write_activations) a run's folder gets `activations.npz`:
-a histogram (counts and bin edges, not the tensors) of each layer's output before its ReLU, of
-`logits` and of `predictions`, for a fixed batch of test images, drawn as `activations.png`.
+At the end of every run (run.py: session/summaries.activations' arrays, through write() here) a run's
+folder gets `activations.npz`: a histogram (counts and bin edges, not the tensors) of each layer's output
+before its ReLU, of `logits` and of `predictions`, for a fixed batch of test images, drawn as
+`activations.png`.
 `//:report` (programs/report.py) draws several runs side by side with the same plot().
 """
 
+import os
 import re
 
 import numpy as np
@@ -42,6 +44,13 @@ def save(path, named_values, meta):
     for name, values in named_values:
         arrays["counts_" + name], arrays["edges_" + name], arrays["stats_" + name] = histogram(values)
     figures.save_arrays(path, meta, arrays)
+
+
+def write(run_dir, named_values, meta):
+    """A run's LTFN 6 histograms: [(tag, array)] (session/summaries.activations) stored in
+    run_dir/activations.npz and drawn to run_dir/activations.png; returns the PNG's path."""
+    save(os.path.join(run_dir, ACTIVATIONS_FILE), named_values, meta)
+    return plot([load(run_dir)], os.path.join(run_dir, ACTIVATIONS_PNG))
 
 
 def load(run_dir):

@@ -94,6 +94,14 @@ def save(run_dir, pictures):
     return {kind: plot(kind, [pictures], os.path.join(run_dir, png_name(kind))) for kind in pictures.kinds()}
 
 
+def write(run_dir, probabilities, labels, images, weights, feature_maps, meta):
+    """compute() and save(): a finished run's pictures from its test pass's probabilities, the labels
+    (digits), the test images and what the network learned (session/summaries.learned). Returns
+    ({kind: PNG path}, the `most confused: ...` line)."""
+    pictures = compute(probabilities, labels, images, weights, feature_maps, meta)
+    return save(run_dir, pictures), mistakes.most_confused_line(pictures.arrays["confusion"])
+
+
 def load(run_dir):
     """The Pictures stored in run_dir; figures.RunFolderError naming the folder if they are not there."""
     run = figures.load_arrays(run_dir, PICTURES_FILE, "runs finished before the end-of-run pictures were "

@@ -12,6 +12,8 @@ import threading
 
 import tensorflow as tf
 
+from machine import errors
+
 _THREAD = "EventLoggerThread"  # the FileWriter thread's name (tensorflow/python/summary/writer)
 
 
@@ -31,10 +33,8 @@ def _quiet_thread_failures():
 
 
 def _reason(error):
-    text = getattr(error, "strerror", None) or str(error)
     # "path; No space left on device\n\tFailed to flush 44 events to path" -> "No space left on device"
-    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return first.split("; ")[-1][:200]
+    return errors.error_line(error, skip=(), indented=True, after="; ")
 
 
 class Writer:

@@ -4,12 +4,10 @@ float32 is the posts' arithmetic (LTFN 1-6). bfloat16 is TensorFlow's Grappler r
 `auto_mixed_precision_onednn_bfloat16`, switched on in the session's ConfigProto: when the session
 runs the graph, convolutions and matmuls (and what lies between them) compute in bfloat16 on oneDNN,
 while the graph the learner built, its names, its float32 variables, the checkpoints and TensorBoard's
-graph stay exactly as they are. This module is the one place that builds a training session's config.
+graph stay exactly as they are. This module decides a training session's config; machine/sessions.py builds it.
 
 It imports no TensorFlow at module level, so programs can define --precision before importing it.
 """
-
-import os
 
 PRECISIONS = ("float32", "bfloat16")
 DEFAULT = "float32"
@@ -18,8 +16,9 @@ DEFAULT = "float32"
 # only for AVX-512F, on which oneDNN emulates bfloat16; with less (AVX2) the rewrite silently does nothing.
 # Either way the run would not be what --precision=bfloat16 promises: refused, not taken.
 NATIVE_BFLOAT16 = ("avx512_bf16", "amx_bf16")
-# Where cpu_flags reads; the environment variable lets a test present another CPU to a whole program.
-CPUINFO = os.environ.get("LTFN_CPUINFO", "/proc/cpuinfo")
+# Where cpu_flags reads. No environment variable changes it (a stray one would bypass the refusal): tests
+# present another CPU with read_cpu_flags, or to a whole program with tests/testing.run_on_cpu.
+CPUINFO = "/proc/cpuinfo"
 
 
 class PrecisionError(Exception):
@@ -57,15 +56,9 @@ def session_config(precision=DEFAULT, read_cpu_flags=cpu_flags, **fields):
     """
     check(precision, read_cpu_flags)
     # Imported here, not at the top: run.py defines its flags from this module before loading TensorFlow.
-    from tensorflow.core.protobuf import config_pb2
-    from tensorflow.core.protobuf import rewriter_config_pb2
-
     from machine import sessions
 
-    config = config_pb2.ConfigProto(**fields)
-    config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = (
-        rewriter_config_pb2.RewriterConfig.ON if precision == "bfloat16" else rewriter_config_pb2.RewriterConfig.OFF)
-    return sessions.config(config)  # and no GPU device asked for where no GPU driver exists
+    return sessions.config(bfloat16=precision == "bfloat16", **fields)
 
 
 def describe(precision):

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from machine import errors
 from machine import sessions
 from session import checkpoints
 
@@ -71,7 +72,7 @@ class Restored:
                 saver = tf.compat.v1.train.import_meta_graph(checkpoint + ".meta", clear_devices=True)
             except Exception as e:  # a damaged .meta fails in protobuf, TensorFlow or the OS: all one story
                 raise RestoreError("{}.meta is not a readable meta graph ({}); use another checkpoint or run"
-                                   .format(checkpoint, _first_line(e)))
+                                   .format(checkpoint, errors.error_line(e, skip=(), indented=True)))
         try:
             self.input = self.graph.get_tensor_by_name(INPUT)
             self.logits = self.graph.get_tensor_by_name(LOGITS)
@@ -88,7 +89,7 @@ class Restored:
         except (tf.errors.OpError, ValueError) as e:
             self.session.close()
             raise RestoreError("checkpoint {} cannot be restored ({}); use another checkpoint or run".format(
-                checkpoint, _first_line(e)))
+                checkpoint, errors.error_line(e, skip=(), indented=True)))
 
     def logits_of(self, images, batch_size=1000):
         """Logits of 28x28 images (N, 28, 28) in [0, 1], in batches, feeding only `input`."""
@@ -98,8 +99,3 @@ class Restored:
 
     def close(self):
         self.session.close()
-
-
-def _first_line(error):
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:200]

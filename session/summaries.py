@@ -8,23 +8,19 @@
 * TraceFirstRun: a Session stand-in whose first run() is traced (RunOptions FULL_TRACE) and
   attached to the events, so TensorBoard's graph shows which nodes one training step and one test
   step actually ran: the visual answer to LTFN 2's question of what `optimizer` and `logits` run.
-* write_activations: at the end of a run, the same tensors for a fixed batch of test images,
-  stored as histograms in `activations.npz` and drawn as `activations.png` (pictures/histograms.py).
-* write_pictures: at the end of a run, from the logits of its one test pass, what it gets wrong
-  (mistakes.png, confusion.png) and what it learned (weights.png, conv4's feature_maps.png), in its
-  folder (pictures/results.py) and in TensorBoard's Images tab.
+* activations: at the end of a run, the same tensors for a fixed batch of test images, as arrays
+  (run.py has pictures/histograms.py store and draw them: `activations.npz`, `activations.png`).
+* learned: at the end of a run, the first layer's weights and conv4's feature maps of one test image,
+  as arrays (run.py has pictures/results.py draw them with the test pass's mistakes), and
+  image_summary, a PNG for TensorBoard's Images tab.
+The session side returns arrays; the drawing is pictures/' (imports point down: session/ draws nothing).
 """
 
 import io
-import os
 
 from PIL import Image
 import tensorflow as tf
 
-from pictures import histograms as histogram_pictures
-from pictures import mistakes
-from pictures import results
-from session import trainer
 
 SCOPE = "histograms"
 # A histogram op costs ~50 ns per value (a bucket search each), so a printed conv4 step with its
@@ -102,17 +98,11 @@ class TraceFirstRun:
         return getattr(self._session, name)
 
 
-def write_activations(session, nodes, images, logdir, meta):
-    """One forward pass over `images` (input only: no labels, no optimizer, weights unchanged),
-    fetching the pre-ReLU outputs, logits and predictions; writes their histograms to
-    logdir/activations.npz and draws them to logdir/activations.png. Returns the PNG's path.
-    """
+def activations(session, nodes, images):
+    """One forward pass over `images` (input only: no labels, no optimizer, weights unchanged): the
+    pre-ReLU outputs, logits and predictions, as [(tag, array)] (drawn by pictures/histograms.write)."""
     names, tensors = zip(*histogram_tensors(nodes))
-    values = session.run(list(tensors), {nodes.input: images})
-    histogram_pictures.save(os.path.join(logdir, histogram_pictures.ACTIVATIONS_FILE), list(zip(names, values)),
-                dict(meta, images=len(images)))
-    run = histogram_pictures.load(logdir)
-    return histogram_pictures.plot([run], os.path.join(logdir, histogram_pictures.ACTIVATIONS_PNG))
+    return list(zip(names, session.run(list(tensors), {nodes.input: images})))
 
 
 FIRST_WEIGHTS = "layer1/layer1_weights"  # the posts' name of the first layer's weights
@@ -125,29 +115,17 @@ def feature_map_tensors(graph):
             if op.type in ("Relu", "MaxPool") and op.outputs[0].shape.rank == 4]
 
 
-def write_pictures(session, nodes, test, logits, logdir, writer, step, meta):
-    """Draws the end-of-run pictures into logdir and TensorBoard (tags `pictures/<kind>`, at `step`).
-
-    `logits` are those of the run's test pass (trainer.test_logits), so nothing runs the test set
-    again: only the first layer's weights are fetched, and (conv4) one test image's feature maps.
-    Returns ([(title, PNG path)], the `most confused: ...` line).
-    """
+def learned(session, nodes, image):
+    """What the network learned, as arrays (drawn by pictures/results.write): the first layer's weights, and
+    [(scope, maps)] of each convolution and pool for one test `image` (flat), none for fc networks."""
     graph = nodes.input.graph
-    images = test.images.reshape(-1, 28, 28)
     weights = session.run([v for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
                            if v.op.name == FIRST_WEIGHTS])[0]
     named = feature_map_tensors(graph)
-    maps = []
-    if named:
-        image = test.images[results.FEATURE_MAP_IMAGE:results.FEATURE_MAP_IMAGE + 1]
-        values = session.run([t for _, t in named], {nodes.input: image.reshape((1,) + tuple(nodes.input.shape[1:]))})
-        maps = [(name, value[0]) for (name, _), value in zip(named, values)]
-    pictures = results.compute(trainer.softmax(logits), test.labels.argmax(axis=1), images, weights, maps, meta)
-    pngs = results.save(logdir, pictures)
-    for kind, path in pngs.items():
-        writer.add_summary(image_summary("pictures/" + kind, path), step)
-    return ([(results.TITLES[kind], path) for kind, path in pngs.items()],
-            mistakes.most_confused_line(pictures.arrays["confusion"]))
+    if not named:
+        return weights, []
+    values = session.run([t for _, t in named], {nodes.input: image.reshape((1,) + tuple(nodes.input.shape[1:]))})
+    return weights, [(name, value[0]) for (name, _), value in zip(named, values)]
 
 
 def image_summary(tag, png_path):

@@ -17,6 +17,7 @@ from bench import peers
 from bench import throughput
 from data import loader
 from session import precision
+from tests import testing
 
 tf.compat.v1.disable_eager_execution()
 
@@ -235,10 +236,10 @@ class CommandTest(tf.test.TestCase):
     def test_bfloat16_on_a_cpu_without_it_is_one_line_before_anything_runs(self):
         folder = self.create_tempdir()
         folder.create_file("cpuinfo", "flags\t: avx2 fma avx512f\n")
-        result = subprocess.run(
-            [sys.executable, throughput.__file__, "--net=linear", "--precision=bfloat16"], capture_output=True,
-            text=True, timeout=120, env=dict(throughput.peer_env(), TF_CPP_MIN_LOG_LEVEL="2",
-                                             LTFN_CPUINFO=os.path.join(folder.full_path, "cpuinfo")))
+        argv, env = testing.on_cpu_command(os.path.join(folder.full_path, "cpuinfo"), throughput.__file__,
+                                           ["--net=linear", "--precision=bfloat16"])
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                                env=dict(throughput.peer_env(), TF_CPP_MIN_LOG_LEVEL="2"))
         self.assertEqual(result.returncode, 1)
         self.assertRegex(result.stderr.strip().splitlines()[-1],
                          r"^error: --precision=bfloat16 needs a CPU with native bfloat16 .*use --precision=float32$")

@@ -1,5 +1,6 @@
-"""Checkpoint folders you can trust (session/checkpoints.py): every kind of damage is refused in one
-line and never trained over, a moved folder resumes, one run per folder, a full disk keeps what was saved."""
+"""Checkpoint folders you can trust (session/checkpoints.py, damage.py, run_settings.py, folder_lock.py):
+every kind of damage is refused in one line and never trained over, a moved folder resumes, one run per
+folder, a full disk keeps what was saved."""
 
 import json
 import os
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from machine import files
 from session import checkpoints
+from session import folder_lock
 from tests import testing
 
 tf.compat.v1.disable_eager_execution()  # the posts' graphs and sessions, as run.py builds them
@@ -366,26 +368,26 @@ class LockTest(tf.test.TestCase):
 
     def test_second_lock_is_refused_naming_the_first_until_it_is_released(self):
         folder = self.create_tempdir().full_path
-        first = checkpoints.FolderLock(folder, "run.py --net=fc3")
-        with self.assertRaisesRegex(checkpoints.CheckpointError,
+        first = folder_lock.FolderLock(folder, "run.py --net=fc3")
+        with self.assertRaisesRegex(folder_lock.LockError,
                                     r"another run is using {}: pid {} on \S+, started \S+: run.py --net=fc3; "
                                     r"wait for it to end".format(folder, os.getpid())):
-            checkpoints.FolderLock(folder, "run.py --net=linear")
+            folder_lock.FolderLock(folder, "run.py --net=linear")
         first.release()
-        checkpoints.FolderLock(folder, "run.py --net=linear").release()
+        folder_lock.FolderLock(folder, "run.py --net=linear").release()
 
     def test_lock_of_a_killed_process_is_not_stuck(self):
         folder = self.create_tempdir().full_path
         holder = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from session import checkpoints; "
-             "checkpoints.FolderLock(sys.argv[1], 'holder'); print('locked', flush=True); sys.stdin.read()", folder],
+            [sys.executable, "-c", "import sys; from session import folder_lock; "
+             "folder_lock.FolderLock(sys.argv[1], 'holder'); print('locked', flush=True); sys.stdin.read()", folder],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=testing.ROOT))
         self.assertEqual(holder.stdout.readline().strip(), "locked")
-        with self.assertRaisesRegex(checkpoints.CheckpointError, r"pid {} .*: holder".format(holder.pid)):
-            checkpoints.FolderLock(folder, "me")
+        with self.assertRaisesRegex(folder_lock.LockError, r"pid {} .*: holder".format(holder.pid)):
+            folder_lock.FolderLock(folder, "me")
         holder.kill()
         holder.communicate()
-        checkpoints.FolderLock(folder, "me").release()
+        folder_lock.FolderLock(folder, "me").release()
 
 
 def _run(args, env=None):

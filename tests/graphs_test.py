@@ -125,14 +125,14 @@ class NetworksTest(tf.test.TestCase):
 
 class PostsDefaultsTest(tf.test.TestCase):
     """The settings //:run uses when --init, --steps and --learning_rate are not given, as the posts
-    and the README's `//:run` flags table state them."""
+    and the `//:run` flags table of docs/flags.md states them."""
 
-    # (init, steps, learning rate) per net: LTFN 1-2, LTFN 3, LTFN 5-6 (README "Learning rates the posts leave unsaid").
+    # (init, steps, learning rate) per net: LTFN 1-2, LTFN 3, LTFN 5-6 (docs/flags.md, "Learning rates the posts leave unsaid").
     POSTS = {"linear": ("random_normal", 2000, 0.01), "fc3": ("random_normal", 5000, 0.0001),
              "conv4": ("variance_scaling", 5000, 0.001)}
 
-    def _readme_row(self, flag):
-        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+    def _flags_row(self, flag):
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "flags.md")
         with open(path, encoding="utf-8") as f:
             rows = [line for line in f if line.startswith("| `--{}` |".format(flag))]
         self.assertLen(rows, 1, flag)
@@ -145,8 +145,8 @@ class PostsDefaultsTest(tf.test.TestCase):
         # LTFN 5's ConvNet with random_normal weights: 0.0001 kills every ReLU, 0.000001 keeps the post's regime.
         self.assertEqual(posts.settings("conv4", "random_normal").learning_rate, 0.000001)
 
-    def test_the_readme_flags_table_states_them(self):
-        steps_row, rate_row, init_row = (self._readme_row(f) for f in ("steps", "learning_rate", "init"))
+    def test_the_flags_table_states_them(self):
+        steps_row, rate_row, init_row = (self._flags_row(f) for f in ("steps", "learning_rate", "init"))
         for net in posts.NETS:
             init = posts.DEFAULT_INIT[net]
             settings = posts.settings(net, init)

@@ -1,15 +1,20 @@
 """machine/: what this machine can do. Sessions ask for no GPU where there is no GPU driver
-(sessions.py); TensorFlow is imported without its start-up notes about a missing GPU, and nothing
-else it says is hidden (quiet.py); a file is replaced whole or not at all (files.py).
+(sessions.py, also the one ConfigProto builder); TensorFlow is imported without its start-up notes about a missing GPU, and nothing
+else it says is hidden (quiet.py); a file is replaced whole or not at all (files.py); one line says
+what an exception is about (errors.py).
 """
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import textwrap
 
 import tensorflow as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
 
+from machine import errors
 from machine import files
 from machine import quiet
 from machine import sessions
@@ -18,7 +23,13 @@ from tests import testing
 # What TensorFlow's libraries print while they load, on a machine without a GPU (seen here).
 NOISE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
          "I0000 00:00:1795860811.158016    4421 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
-         "GPU will not be used.\n")
+         "GPU will not be used.\n"
+         "I0000 00:00:1796117617.354996   12679 port.cc:153] oneDNN custom operations are on. You may see slightly "
+         "different numerical results due to floating-point round-off errors from different computation orders. "
+         "To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.\n")
+# What TensorFlow says before it aborts on a CPU without the instructions it was built for.
+NO_AVX = ("F0000 00:00:1.0 1 cpu_feature_guard.cc:69] The TensorFlow library was compiled to use AVX instructions, "
+          "but these aren't available on your machine.\n")
 
 
 def _python(script, fake_tensorflow=None):
@@ -58,6 +69,8 @@ class QuietTest(tf.test.TestCase):
         self.assertEqual(result.stdout, "tensorflow True\n")
         self.assertNotIn("cudart_stub", result.stderr)
         self.assertNotIn("InitializeLog", result.stderr)
+        # No I/W/E note at all: what is left of the import's output is not TensorFlow's logging.
+        self.assertEqual([line for line in result.stderr.splitlines() if re.match(r"[IWEF]\d{4} ", line)], [])
 
     def test_anything_else_tensorflow_says_is_shown_and_a_failed_import_too(self):
         result = _python("""
@@ -95,6 +108,24 @@ class QuietTest(tf.test.TestCase):
             "bazel run //:run -- --net=linear"])
 
 
+    def test_an_import_that_kills_the_process_still_shows_what_tensorflow_said(self):
+        for kill, signum in (("os.kill(os.getpid(), signal.SIGILL)", signal.SIGILL), ("os.abort()", signal.SIGABRT)):
+            result = _python("""
+                from machine import quiet
+                quiet.import_tensorflow()
+                print("went on")
+                """, fake_tensorflow="""
+                import os, resource, signal
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file
+                os.write(2, {!r}.encode())
+                os.write(2, {!r}.encode())
+                {}
+                """.format(NOISE, NO_AVX, kill))
+            self.assertEqual(result.returncode, -signum, result.stderr)
+            self.assertEqual(result.stdout, "")
+            self.assertEqual(result.stderr.splitlines(), [NO_AVX.rstrip("\n"), quiet.DIED.rstrip("\n")])
+
+
 class FilesTest(tf.test.TestCase):
 
     def test_a_write_that_fails_leaves_the_previous_file_whole_and_no_temporary(self):
@@ -129,6 +160,54 @@ class SessionsTest(tf.test.TestCase):
         self.assertIs(sessions.config(base), base)
         self.assertEqual(base.inter_op_parallelism_threads, 1)
 
+
+    def test_the_one_config_builder_sets_the_bfloat16_rewrite_and_can_switch_rewrites_off(self):
+        rc = rewriter_config_pb2.RewriterConfig
+        self.assertEqual(sessions.config(bfloat16=True).graph_options.rewrite_options
+                         .auto_mixed_precision_onednn_bfloat16, rc.ON)
+        self.assertEqual(sessions.config(bfloat16=False).graph_options.rewrite_options
+                         .auto_mixed_precision_onednn_bfloat16, rc.OFF)
+        self.assertEqual(sessions.config().graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16,
+                         rc.DEFAULT)
+        off = sessions.config(rewrites=False, inter_op_parallelism_threads=1)
+        self.assertTrue(off.graph_options.rewrite_options.disable_meta_optimizer)
+        self.assertEqual(off.graph_options.rewrite_options.constant_folding, rc.OFF)
+        self.assertEqual(off.graph_options.optimizer_options.opt_level, tf.compat.v1.OptimizerOptions.L0)
+        self.assertEqual(off.inter_op_parallelism_threads, 1)
+        self.assertFalse(sessions.config().graph_options.rewrite_options.disable_meta_optimizer)
+        with self.assertRaises(TypeError):
+            sessions.config(tf.compat.v1.ConfigProto(), inter_op_parallelism_threads=1)
+
+
+# A TensorFlow error's message as a failed restore raises it: heading, node, stack, the line that says it.
+RESTORE_ERROR = ("Graph execution error:\n\nDetected at node 'save/RestoreV2' defined at (most recent call last):\n"
+                 "  File \"run.py\", line 1, in <module>\n    saver.restore(session, prefix)\nNode: 'save/RestoreV2'\n"
+                 "Unsuccessful TensorSliceReader constructor: Failed to find any matching files for model.ckpt-2\n"
+                 "\t [[{{node save/RestoreV2}}]]")
+SAID = "Unsuccessful TensorSliceReader constructor: Failed to find any matching files for model.ckpt-2"
+
+
+class ErrorsTest(tf.test.TestCase):
+
+    def test_the_line_that_says_what_is_wrong(self):
+        error = tf.errors.NotFoundError(None, None, RESTORE_ERROR)
+        self.assertEqual(errors.error_line(error), SAID)
+        self.assertEqual(errors.error_line(error, typed=True, limit=None), "NotFoundError: " + SAID)  # labs/deps.py
+        self.assertEqual(errors.error_line(error, skip=errors.TF_WRAPPING + ("File ",), last=True, indented=True),
+                         SAID)  # session/damage.py: the last line, the stack's code line is not the last
+        self.assertEqual(errors.error_line(error, skip=(), indented=True), "Graph execution error:")  # restore.py
+        self.assertEqual(errors.error_line(error, limit=12), SAID[:12])
+
+    def test_an_os_error_says_its_strerror_and_a_writer_thread_error_its_last_part(self):
+        self.assertEqual(errors.error_line(OSError(28, "No space left on device")), "No space left on device")
+        thread_error = RuntimeError("/tmp/run/events; No space left on device\n\tFailed to flush 44 events")
+        self.assertEqual(errors.error_line(thread_error, skip=(), indented=True, after="; "),
+                         "No space left on device")  # session/events.py
+
+    def test_control_characters_stay_off_the_terminal_and_an_empty_error_says_its_type(self):
+        self.assertEqual(errors.error_line(ValueError("bad \x1b[31mbyte")), "bad ?[31mbyte")
+        self.assertEqual(errors.error_line(ValueError("x" * 300)), "x" * 200)
+        self.assertEqual(errors.error_line(ValueError()), "ValueError")
 
 if __name__ == "__main__":
     tf.test.main()

@@ -1,11 +1,12 @@
 """--precision (issue 15): the session config, the CPU check, the unchanged graph, run.py end to end.
 
-A CPU is simulated with an injected flag reader (in process) or a fake /proc/cpuinfo named by
-LTFN_CPUINFO (for run.py in its own interpreter), so every test runs on any CPU.
+A CPU is simulated with an injected flag reader (in process) or a fake /proc/cpuinfo handed to run.py's
+interpreter by testing.run_on_cpu, so every test runs on any CPU; no environment variable reaches the check.
 """
 
 import json
 import os
+import subprocess
 
 import numpy as np
 import tensorflow as tf
@@ -67,6 +68,16 @@ class ConfigTest(tf.test.TestCase):
                          frozenset({"fpu", "avx512_bf16"}))
         self.assertEqual(precision.cpu_flags(os.path.join(folder, "missing")), frozenset())
 
+    def test_no_environment_variable_presents_another_cpu(self):
+        # LTFN_CPUINFO was once read here: set by accident, it let --precision=bfloat16 past the check.
+        fake = fake_cpuinfo(self.create_tempdir().full_path, ["avx512_bf16", "ltfn_simulated"])
+        argv, env = testing.python_command("session/precision.py", [], env={"LTFN_CPUINFO": fake})
+        result = subprocess.run(
+            [argv[0], "-c", "from session import precision; print(' '.join(sorted(precision.cpu_flags())))"],
+            capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.split(), sorted(precision.cpu_flags("/proc/cpuinfo")))
+
 
 class SameGraphTest(tf.test.TestCase):
     """The rewrite works on Grappler's copy: the graph the learner built is the same in both precisions."""
@@ -100,7 +111,7 @@ class SameGraphTest(tf.test.TestCase):
 
 
 def _run(args, cpuinfo):
-    return testing.run_program("run.py", args, env={"LTFN_CPUINFO": cpuinfo})
+    return testing.run_on_cpu("run.py", args, cpuinfo)
 
 
 class RunTest(tf.test.TestCase):

@@ -11,6 +11,7 @@ import tensorflow as tf
 from graphs import posts
 from programs import cli
 import run
+from session import progress
 from tests import testing
 
 # A line TensorFlow's C++ runtime logs at WARNING, ERROR or FATAL ("E0000 00:00:17... file.cc:52] ...").
@@ -97,7 +98,7 @@ class ProgressTest(tf.test.TestCase):
     def _progress(self, tty):
         self.now = 0.0
         stream = _Stream(tty)
-        return cli.Progress(10, 100, stream=stream, interval=0.25, rate_window=1.0, clock=lambda: self.now), stream
+        return progress.Progress(10, 100, stream=stream, interval=0.25, rate_window=1.0, clock=lambda: self.now), stream
 
     def test_a_terminal_gets_one_line_rewritten_in_place(self):
         progress, stream = self._progress(tty=True)
@@ -205,7 +206,7 @@ class EndToEndTest(tf.test.TestCase):
         cost = float(re.search(r"^Test Cost: (\S+)$", result.stdout, re.M).group(1))
         accuracy = float(re.search(r"^Test accuracy: (\S+) %$", result.stdout, re.M).group(1))
         self.assertTrue(posts.in_band("linear", "random_normal", cost, accuracy), (cost, accuracy))
-        self.assertBetween(accuracy, 50.0, 70.0)  # the band README states for this row
+        self.assertBetween(accuracy, 50.0, 70.0)  # the band docs/results.md states for this row
 
     def test_bad_flag_is_one_line_without_traceback(self):
         result = _run(["--net=linear", "--steps=-5"])

@@ -43,6 +43,29 @@ finally:
 """
 
 
+# Runs a script as __main__ on a simulated CPU: session/precision.py reads the CPU's flags from the file
+# given instead of /proc/cpuinfo. Only a test can do this (no environment variable reaches it).
+_ON_CPU = """
+import runpy, sys
+from session import precision
+precision.CPUINFO, script = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def on_cpu_command(cpuinfo, script, args, env=None):
+    """(argv, env) that run ROOT/script (or an absolute path) with `cpuinfo` as the CPU's /proc/cpuinfo."""
+    argv, full_env = python_command(script, args, env)
+    return [sys.executable, "-c", _ON_CPU, cpuinfo] + argv[1:], full_env
+
+
+def run_on_cpu(script, args, cpuinfo, env=None, timeout=300):
+    """run_program's result, with `cpuinfo` read as the CPU's /proc/cpuinfo."""
+    argv, full_env = on_cpu_command(cpuinfo, script, args, env)
+    return subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
 def run_watching_imports(script, args, modules=("tensorflow",), env=None, timeout=300):
     """run_program's result, and which of `modules` the program had imported when it exited."""
     argv, full_env = python_command(script, args, env)

@@ -1,7 +1,8 @@
 """A repository rule that builds the project's Python environment from requirements.txt.
 
 The first `bazel run`/`bazel test` creates a virtual environment inside Bazel's external repository
-folder and pip-installs requirements.txt into it; later runs reuse it. Because the rule reads
+folder and pip-installs requirements.txt into it, showing Bazel's progress line while pip's own output goes
+to pip.log in that folder (docs/environment.md); later runs reuse it. Because the rule reads
 requirements.txt through its label, editing that file makes Bazel run the rule (and pip) again.
 The environment is registered as the Python toolchain, so every py_binary/py_test runs with it.
 """
@@ -32,14 +33,26 @@ toolchain(
 exports_files(["python"])
 """
 
-def _run(rctx, what, args, timeout):
-    # quiet = False streams the tool's own output (pip's resolver and errors) to the terminal.
-    result = rctx.execute(args, timeout = timeout, quiet = False)
+# pip's output goes to this file in the repository's folder, not to the terminal: a first build shows one
+# progress line instead of some 300 lines of pip; a failed build prints the file's path and last lines.
+LOG = "pip.log"
+_TAIL = 15
+
+# Runs argv[2:] with its output appended to the file argv[1] (Python itself: no shell needed).
+_INTO_LOG = "import subprocess, sys; log = open(sys.argv[1], 'ab'); sys.exit(subprocess.call(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT))"
+
+def _run(rctx, python, what, args, timeout):
+    """Runs args quietly; on failure, fails with the log's path and its last lines."""
+    log = rctx.path(LOG)
+    result = rctx.execute([python, "-c", _INTO_LOG, str(log)] + args, timeout = timeout, quiet = True)
     if result.return_code != 0:
-        fail("{} failed (exit {}); its own error is printed above.\n{}".format(
+        said = rctx.read(log).strip().split("\n") if log.exists else []
+        fail("{} failed (exit {}); its whole output is in {}\nIts last lines:\n{}{}".format(
             what,
             result.return_code,
-            result.stderr[-4000:],
+            log,
+            "\n".join(said[-_TAIL:]),
+            "\n" + result.stderr[-2000:] if result.stderr else "",
         ))
 
 def _python_env_impl(rctx):
@@ -47,14 +60,17 @@ def _python_env_impl(rctx):
     if python == None:
         fail("'{}' is not on PATH: install Python 3 (e.g. apt-get install -y python3 python3-venv).".format(rctx.attr.python))
     requirements = rctx.path(rctx.attr.requirements)
+    rctx.file(LOG, "")
 
-    rctx.report_progress("Creating a virtual environment with {}".format(python))
-    _run(rctx, "python3 -m venv (on Debian: apt-get install -y python3-venv)", [python, "-m", "venv", "venv"], 600)
+    # Shown after "Fetching @ltfn_env;" in Bazel's progress line: short enough for an 80-column terminal.
+    rctx.report_progress("first build only: python3 -m venv")
+    _run(rctx, python, "python3 -m venv (on Debian: apt-get install -y python3-venv)", [python, "-m", "venv", "venv"], 600)
 
     venv_python = rctx.path("venv/bin/python3")
-    rctx.report_progress("pip install -r requirements.txt (TensorFlow is large: the first time takes a few minutes)")
+    rctx.report_progress("first build only: pip install -r requirements.txt")
     _run(
         rctx,
+        python,
         "pip install -r requirements.txt",
         [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", requirements],
         rctx.attr.timeout,
