@@ -144,6 +144,37 @@ def ltfn1_of(paths):
     return path
 
 
+class ProgressTest(absltest.TestCase):
+    """kit.progress, the training cells' bar: Kernel -> Interrupt (SIGINT to the kernel) ends the loop after
+    the running step, without a traceback, and leaves Python's own Ctrl-C handling as it was."""
+
+    def test_an_interrupt_stops_after_the_running_step(self):
+        import signal
+
+        from lessons import kit
+        before = signal.getsignal(signal.SIGINT)
+        done = []
+        with mock.patch("sys.stdout", new_callable=io.StringIO) as printed:
+            for step in kit.progress(100, 10, start=5):
+                if step == 8:
+                    os.kill(os.getpid(), signal.SIGINT)  # arrives inside the step, as during session.run
+                done.append(step)
+        self.assertEqual(done, [5, 6, 7, 8])
+        self.assertIn("Stopped by Kernel -> Interrupt after 4 of 95 steps", printed.getvalue())
+        self.assertIn("4 steps of 10 images in", printed.getvalue())
+        self.assertIs(signal.getsignal(signal.SIGINT), before)
+
+    def test_a_loop_that_ends_restores_the_handler(self):
+        import signal
+
+        from lessons import kit
+        before = signal.getsignal(signal.SIGINT)
+        with mock.patch("sys.stdout", new_callable=io.StringIO) as printed:
+            self.assertEqual(list(kit.progress(3, 100)), [0, 1, 2])
+        self.assertIn("3 steps of 100 images in", printed.getvalue())
+        self.assertIs(signal.getsignal(signal.SIGINT), before)
+
+
 class ExercisesTest(absltest.TestCase):
     """The exercise forms (programs/exercises.py): made from the worked notebooks, graded by the check."""
 
