@@ -310,7 +310,7 @@ def watch(session, graph, title, count=20, dataset=None):
         figures.digit(ax, image, "{} -> {}".format(t, p), colour="black" if t == p else "red")
     fig.suptitle("{}: test accuracy {:.1f} % ({:,} images)".format(title, accuracy, len(dataset.labels)), fontsize=10)
     fig.tight_layout()
-    plt.show()
+    _show(fig)
     return accuracy
 
 
@@ -321,7 +321,7 @@ def weights_picture(values, title):
     names, images = learned.templates(values)
     fig = plt.figure(figsize=learned.weights_size(len(images)))
     learned.draw_weights(fig, names, images, title)
-    plt.show()
+    _show(fig)
 
 
 def shapes(graph, names):
@@ -372,7 +372,7 @@ def plot_history(runs, log_cost=False):
         left.set_yscale("log")
     left.legend(fontsize=8)
     fig.tight_layout()
-    plt.show()
+    _show(fig)
 
 
 def graph_svg(graph, fetch_names, feeds=None, caption=None):
@@ -395,6 +395,14 @@ def graph_svg(graph, fetch_names, feeds=None, caption=None):
             return SVG(f.read())
 
 
+def _show(fig):
+    """Shows a figure in the cell's output and closes it. Not plt.show(): pictures/figures.py switches
+    matplotlib to its Agg backend (it draws files), after which plt.show() shows nothing in a notebook."""
+    from IPython.display import display
+    display(fig)
+    plt.close(fig)
+
+
 def show_png(path, width=None):
     """A PNG file inline (the pictures the programs write)."""
     from IPython.display import Image, display
@@ -411,7 +419,7 @@ def digits(images, titles, columns=10):
         ax.imshow(np.reshape(image, (28, 28)), cmap="gray")
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
-    plt.show()
+    _show(fig)
 
 
 def source(*objects):
