@@ -284,9 +284,9 @@ class ExecuteTest(absltest.TestCase):
         outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
         self.assertTrue(any("image/svg+xml" in o.get("data", {}) for o in outputs))
         self.assertTrue(any("Cost:" in o.get("text", "") for o in outputs))
-        # Every picture is shown: MNIST's first ten, watch it learn four times, the ten templates (a
-        # plt.show() after pictures/ switched matplotlib to Agg showed only the first two).
-        self.assertEqual(sum("image/png" in o.get("data", {}) for o in outputs), 6)
+        # Every picture is shown: MNIST's first ten, watch it learn four times, the ten templates and what
+        # training added to them (a plt.show() after pictures/ switched matplotlib to Agg showed only two).
+        self.assertEqual(sum("image/png" in o.get("data", {}) for o in outputs), 7)
 
     def test_ltfn2(self):
         self._execute("ltfn2")
