@@ -83,9 +83,10 @@ class CellError(Exception):
     """A cell raised: says which notebook, which cell and what error, in one line."""
 
 
-def execute(path, quick, timeout=3600, root=None):
+def execute(path, quick, timeout=3600, root=None, on_cell=None):
     """Runs every cell of the notebook at `path` in a fresh kernel (nbclient), in its own folder.
 
+    on_cell(number, first line, seconds), if given, is called as each code cell finishes.
     Returns (notebook with outputs, None) or (notebook with the outputs so far, CellError).
     """
     import nbclient
@@ -96,15 +97,13 @@ def execute(path, quick, timeout=3600, root=None):
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
                                      resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     name = os.path.basename(path)
-    # (cell number, first line, seconds) of each code cell run: what --render prints.
-    nb.metadata["ltfn_cell_seconds"] = timings = []
     with client.setup_kernel(env=kernel_env(root, quick)):
         for index, cell in enumerate(nb.cells):
             started = time.perf_counter()
             try:
                 client.execute_cell(cell, index)
-                if cell.cell_type == "code":
-                    timings.append((index + 1, _first_line(cell), time.perf_counter() - started))
+                if cell.cell_type == "code" and on_cell is not None:
+                    on_cell(index + 1, _first_line(cell), time.perf_counter() - started)
             except nbclient.exceptions.CellExecutionError as e:
                 return nb, CellError("{}, cell {} of {} ({!r}): {}: {}".format(
                     name, index + 1, len(nb.cells), _first_line(cell), e.ename, e.evalue))
@@ -121,13 +120,9 @@ def _first_line(cell):
     return (cell.source.strip().splitlines()[0] if cell.source.strip() else "")[:60]
 
 
-def format_timings(nb):
-    """One line per code cell run: its number, how long it took and its first line; the longest marked."""
-    timings = nb.metadata.get("ltfn_cell_seconds", [])
-    longest = max((seconds for _, _, seconds in timings), default=0.0)
-    return ["  cell {:>3}: {:>7.1f} s{}  {}".format(number, seconds, " <- longest" if seconds == longest and
-                                                      len(timings) > 1 else "", line)
-            for number, line, seconds in timings]
+def format_timing(number, line, seconds):
+    """`  cell  21:    98.3 s  train(...)`: what --render prints as each cell finishes."""
+    return "  cell {:>3}: {:>7.1f} s  {}".format(number, seconds, line)
 
 
 def to_html(nb, title):
@@ -158,10 +153,15 @@ def render(root, out_dir, paths, quick, log=print):
         name = os.path.basename(path)[:-len(".ipynb")]
         log("Executing {}{} ...".format(name, " (quick setting)" if quick else ""))
         started = time.time()
-        nb, error = execute(path, quick, root=root)
-        for line in format_timings(nb):
-            log(line)
-        nb.metadata.pop("ltfn_cell_seconds", None)
+        timings = []
+
+        def on_cell(number, line, seconds):
+            timings.append((seconds, number))
+            log(format_timing(number, line, seconds))
+
+        nb, error = execute(path, quick, root=root, on_cell=on_cell)
+        if timings:
+            log("  longest: cell {} ({:.1f} s)".format(max(timings)[1], max(timings)[0]))
         title = title_of(nb, name)
         page = os.path.join(out_dir, name + ".html")
         _write(page, to_html(nb, title))

@@ -11,6 +11,7 @@ pages with outputs, mistakes are one line, and the server answers on 127.0.0.1 w
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -349,6 +350,11 @@ class ProgramTest(absltest.TestCase):
         self.assertIn("data:image/png;base64", page)  # the grids, drawn
         with open(os.path.join(folder, "pages", "index.html"), encoding="utf-8") as f:
             self.assertIn('href="ltfn4_convolutions.html"', f.read())
+        # How long each code cell took, one line each as it finishes: how the full setting is timed.
+        timed = re.findall(r"^  cell +(\d+): +[\d.]+ s  (.*)$", done.stdout, re.M)
+        self.assertEqual(len(timed), len(code_cells(lessons.find_notebook(ROOT, "ltfn4"))), done.stdout)
+        self.assertIn(("5", 'kit.convolution_example("valid", SEED);'), timed)
+        self.assertRegex(done.stdout, r"longest: cell \d+ \([\d.]+ s\)")
 
     def test_mistakes_are_one_line(self):
         folder = self.create_tempdir().full_path
