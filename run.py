@@ -111,7 +111,7 @@ class Settings:
 
     @classmethod
     def from_flags(cls):
-        """The flags, with each default the README gives: the post's init, steps and learning rate for
+        """The flags, with each default docs/flags.md gives: the post's init, steps and learning rate for
         --net, a new runs/<net>-<init>-<time> folder, its checkpoints/ inside it."""
         net = FLAGS.net
         init = FLAGS.init or posts.DEFAULT_INIT[net]
@@ -284,7 +284,7 @@ def train(session, built, data, writer, start, settings, signals, state):
     as it goes and at the end; returns the steps done."""
     announce(settings, start, writer)
     batches = trainer.Batches(data.train, settings.batch_size, built.input_shape, settings.shuffle, settings.seed)
-    loop = Loop(session, built.saved, writer, settings, signals, state)
+    loop = Loop(session, built, batches, writer, settings, signals, state)
     state.phase, state.step = "training", start
     try:
         with signals.training():
@@ -293,16 +293,26 @@ def train(session, built, data, writer, start, settings, signals, state):
             done = trainer.train(traced, built.nodes, batches, settings.steps, settings.print_every, start_step=start,
                                  on_print=loop.printed, save_every=settings.save_every, save=loop.save,
                                  should_stop=signals, extra_fetches=built.histograms, on_step=loop.stepped)
+        loop.progress.clear()
+        if built.saved.last_step != done:
+            loop.save(done)
     except trainer.DivergedError as e:
-        raise cli.UsageError("{}: training diverged; try a smaller --learning_rate (was {:g}){}".format(
-            e, settings.learning_rate, "" if settings.check_numerics else ", or add --check_numerics to see where"))
+        raise cli.UsageError("{}: training diverged; try a smaller --learning_rate (was {:g}){}; {}".format(
+            e, settings.learning_rate, "" if settings.check_numerics else ", or add --check_numerics to see where",
+            sound(built.saved)))
     finally:
         loop.progress.clear()
-    if built.saved.last_step != done:
-        loop.save(done)
     state.step = done
     signals.check()  # a signal during training stops here, its checkpoint saved
     return done
+
+
+def sound(saved):
+    """What a diverged run leaves: its newest checkpoint, which check_sound let through, or none."""
+    if saved.last_step is None:
+        return "no checkpoint was written"
+    return "the newest checkpoint, step {} in {}, is the last sound one (a rerun resumes from it)".format(
+        saved.last_step, saved.directory)
 
 
 def announce(settings, start, writer):
@@ -322,8 +332,9 @@ class Loop:
     """trainer.train's callbacks: the posts' lines and TensorBoard's scalars on printed steps, the progress
     line after every step, and each checkpoint saved whole."""
 
-    def __init__(self, session, saved, writer, settings, signals, state):
-        self.session, self.saved, self.writer = session, saved, writer
+    def __init__(self, session, built, batches, writer, settings, signals, state):
+        self.session, self.nodes, self.saved, self.batches = session, built.nodes, built.saved, batches
+        self.writer = writer
         self.print_every, self.signals, self.state = settings.print_every, signals, state
         self.progress = progress.Progress(settings.steps, settings.batch_size)
 
@@ -340,6 +351,7 @@ class Loop:
 
     def save(self, step):
         self.state.step = step
+        trainer.check_sound(self.session, self.nodes, self.batches, step)  # never a diverged state saved
         with self.signals.critical():  # a checkpoint is never left half written
             interrupts.reached("saving")  # where tests/robustness_test.py signals a run
             try:
@@ -411,10 +423,11 @@ def main(argv):
         cli.make_writable_dir(settings.logdir, "logdir")
         cli.make_writable_dir(settings.checkpoint_dir, "checkpoint_dir")
         state = RunState(settings.steps, settings.logdir, settings.checkpoint_dir)
-        lock = lock_folders(settings)
+        locks = lock_folders(settings)
         run_training(settings, config, signals, state)
         signals.finish()  # done: a signal from here on changes nothing (exit 0)
-        lock.release()
+        for lock in locks:
+            lock.release()
     except interrupts.Interrupted as e:
         signals.finish()
         print(state.stopped(e) if state else "{}: stopped; nothing was written".format(e), file=sys.stderr)
@@ -429,11 +442,21 @@ def main(argv):
 
 
 def lock_folders(settings):
-    """Held until this process ends: a second run on the checkpoint folder is refused, naming this one."""
+    """Held until this process ends: a second run on the checkpoint folder, or on the --logdir (whose events
+    and pictures two runs would interleave), is refused, naming this one. Returns the locks."""
+    command = " ".join(shlex.quote(a) for a in sys.argv)
+    folders = [("checkpoint_dir", settings.checkpoint_dir)]
+    if os.path.realpath(settings.logdir) != os.path.realpath(settings.checkpoint_dir):
+        folders.append(("logdir", settings.logdir))
+    locks = []
     try:
-        return folder_lock.FolderLock(settings.checkpoint_dir, " ".join(shlex.quote(a) for a in sys.argv))
+        for flag, folder in folders:
+            locks.append(folder_lock.FolderLock(folder, command, flag))
     except folder_lock.LockError as e:
+        for lock in locks:
+            lock.release()
         raise cli.UsageError(str(e))
+    return locks
 
 
 if __name__ == "__main__":

@@ -19,7 +19,11 @@ Prints, each the median of --repeats timed repeats after a warm-up, on MNIST bat
 With --precision=bfloat16 (issue 15) every line starts `conv4 bfloat16 ...`: our session with the
 oneDNN bfloat16 rewrite (session/precision.py), Keras 3 under the `mixed_bfloat16` dtype policy, and
 PyTorch eager under torch.autocast("cpu", dtype=torch.bfloat16) (`conv4 bfloat16 torch train images/s`);
-the peak is then the same matmul under the rewrite, and the breakdown shows the rewrite's casts.
+the peak is then a bfloat16 matmul (measured beside the float32 one), and the breakdown shows the
+rewrite's casts. run.py's float32 step takes its turn in the same repeats and prints its float32 lines
+unchanged (`conv4 train images/s: N` ...), then
+
+  conv4 bfloat16 speed-up over float32: 1.60 x (median of repeat-by-repeat ratios)
 
 plus the load average at the start and the end: on a shared machine every figure moves with it.
 """
@@ -174,24 +178,46 @@ class GraphBench:
 
 
 def measure(net, data, repeats, steps, warmup, test_images, test_batch_size=TEST_BATCH_SIZE, peers=(),
-            precision=precisions.DEFAULT):
+            precision=precisions.DEFAULT, float32_test_batch_size=TEST_BATCH_SIZE):
     """{"train": [seconds per repeat], "test": [...], <peer name>: [...]}: the TF1 graph path, run.py's
-    own code, and each peer (peers.Peer, already started), repeat by repeat in turn."""
-    graph = GraphBench(net, data, warmup, test_batch_size, precision)
+    own code, and each peer (peers.Peer, already started), repeat by repeat in turn.
+
+    In a precision other than float32, run.py's float32 session takes its turn too (after ours, before
+    the peers): "float32 train" and "float32 test", so the speed-up over float32 compares repeats taken
+    moments apart, as the peers' ratios do."""
+    graphs = {"": GraphBench(net, data, warmup, test_batch_size, precision)}
+    if precision != "float32":
+        graphs["float32 "] = GraphBench(net, data, warmup, float32_test_batch_size, "float32")
     for peer in peers:
         peer.ready()
-    seconds = {"train": [], "test": []}
+    seconds = {key + kind: [] for key in graphs for kind in ("train", "test")}
     seconds.update((peer.name, []) for peer in peers)
     for _ in range(repeats):
-        seconds["train"].append(graph.train_repeat(steps))
+        for key, graph in graphs.items():
+            seconds[key + "train"].append(graph.train_repeat(steps))
         for peer in peers:
             seconds[peer.name].append(peer.run())
     for peer in peers:  # test inference is timed alone
         peer.close()
     test_set = loader.DataSet(data.test.images[:test_images], data.test.labels[:test_images])
-    seconds["test"] = [graph.test_repeat(test_set) for _ in range(repeats)]
-    graph.close()
+    for _ in range(repeats):
+        for key, graph in graphs.items():
+            seconds[key + "test"].append(graph.test_repeat(test_set))
+    for graph in graphs.values():
+        graph.close()
     return seconds
+
+
+def float32_side(seconds):
+    """The float32 session's repeats out of measure()'s seconds, keyed as a float32 run's own."""
+    return {"train": seconds["float32 train"], "test": seconds["float32 test"]}
+
+
+def speed_up_line(net, seconds, precision):
+    """`conv4 bfloat16 speed-up over float32: 1.58 x`: median of the repeat-by-repeat ratios."""
+    ratio = statistics.median(f32 / ours for ours, f32 in zip(seconds["train"], seconds["float32 train"]))
+    return "{} speed-up over float32: {:.2f} x (median of repeat-by-repeat ratios)".format(
+        line_prefix(net, precision), ratio)
 
 
 def _fixed_batch_train_graph(net, batch_size):
@@ -315,20 +341,21 @@ def breakdown_lines(net, rows, step_seconds):
     return lines
 
 
-def measure_peak(sizes=PEAK_SIZES, repeats=5, per_repeat=2, precision=precisions.DEFAULT):
-    """(GFLOP/s, size): the best, over sizes, of the median GFLOP/s of a float32 size x size matmul,
-    run in a session like the training one (so under bfloat16 the rewrite makes it a bfloat16 matmul).
-    (A matmul is the densest work the CPU does; on this machine it reaches about 95 % of a
+def measure_peak(sizes=PEAK_SIZES, repeats=5, per_repeat=2, dtype="float32"):
+    """(GFLOP/s, size): the best, over sizes, of the median GFLOP/s of a size x size matmul of `dtype`
+    (float32 or bfloat16: both operands and the product in it), in a float32 session (no rewrite, so
+    the matmul is exactly what was asked for; oneDNN runs bfloat16 natively, accumulating in float32).
+    (A matmul is the densest work the CPU does; on this machine the float32 one reaches about 95 % of a
     hand-written FMA loop's rate.)"""
     graph = tf.Graph()
     products = {}
     with graph.as_default():
         for size in sizes:
-            a = tf.Variable(tf.random.uniform([size, size], seed=1))
-            b = tf.Variable(tf.random.uniform([size, size], seed=2))
+            a = tf.Variable(tf.cast(tf.random.uniform([size, size], seed=1), dtype))
+            b = tf.Variable(tf.cast(tf.random.uniform([size, size], seed=2), dtype))
             products[size] = tf.matmul(a, b).op  # run as a target: nothing is copied back to Python
         init_op = tf.compat.v1.global_variables_initializer()
-    session = new_session(graph, precision)
+    session = new_session(graph)
     session.run(init_op)
     best = (0.0, None)
     for size, product in products.items():
@@ -521,20 +548,28 @@ def benchmark(argv):
             worker.close()
     for worker in workers:
         print("{} peer: {}".format(worker.name, worker.description))
-    peak, peak_size = measure_peak(precision=precision)
+    peaks = {name: measure_peak(dtype=name) for name in sorted({"float32", precision})}
     flops_per_step, method = count_train_flops(net)
     test_images = min(test_images, len(data.test.images))
     print("{} train FLOPs per step: {:.4g} GFLOP, by {}".format(prefix, flops_per_step / 1e9, method))
-    print("measured peak: float32 {0}x{0} matmul{2}, the best of sizes {1}".format(
-        peak_size, ", ".join(str(size) for size in PEAK_SIZES),
-        "" if precision == "float32" else " in a session with the {} rewrite".format(precision)))
+    for name, (_, peak_size) in sorted(peaks.items(), key=lambda item: item[0] != "float32"):
+        print("measured peak: {0} {1}x{1} matmul, the best of sizes {2}".format(
+            name, peak_size, ", ".join(str(size) for size in PEAK_SIZES)))
+    if precision != "float32":  # run.py's float32 step, measured in turn with ours: its lines as they always are
+        float32 = float32_side(seconds)
+        print("{} train images/s per repeat, in order: {}".format(net, in_order(float32["train"], steps * BATCH_SIZE)))
+        print("{} test images/s per repeat: {}".format(net, in_order(float32["test"], test_images)))
+        for line in report_lines(net, float32, steps, test_images, flops_per_step, peaks["float32"][0]):
+            print(line)
     print("{} train images/s per repeat, in order: {}".format(prefix, in_order(seconds["train"], steps * BATCH_SIZE)))
     for worker in workers:
         print("{} {} train images/s per repeat, in order: {}".format(
             prefix, labels[worker.name], in_order(seconds[worker.name], steps * BATCH_SIZE)))
     print("{} test images/s per repeat: {}".format(prefix, in_order(seconds["test"], test_images)))
-    for line in report_lines(net, seconds, steps, test_images, flops_per_step, peak, precision):
+    for line in report_lines(net, seconds, steps, test_images, flops_per_step, peaks[precision][0], precision):
         print(line)
+    if precision != "float32":
+        print(speed_up_line(net, seconds, precision))
     if FLAGS.breakdown:
         for line in breakdown_lines(prefix, *step_breakdown(net, data, precision=precision)):
             print(line)

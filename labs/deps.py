@@ -11,11 +11,13 @@ these two nodes" and runs only those; `logits` alone needs `input` but not `labe
     sub-graph in orange as in the post's figure.
 
 The printed report at the end (`explain`) is what `bazel run //:deps` prints; `programs/deps.py` is
-only its command line. tests/deps_test.py checks all of it.
+only its command line. A lesson shows it as `report(...)`, with TensorFlow's internals behind a
+toggle (off). tests/deps_test.py checks all of it; tests/widgets_test.py the toggle.
 """
 
 import collections
 import difflib
+import html
 import os
 import re
 import shutil
@@ -580,7 +582,23 @@ def write_dot(text, path):
     return written
 
 
-# The printed report: what `bazel run //:deps` (and LTFN 2's lesson) prints.
+# The printed report: what `bazel run //:deps` (and LTFN 2's lesson) prints. Each line goes through
+# `say(line, kind, error)`: BOTH lines are the post's ideas; INTERNALS lines are the executor's own
+# (`_SOURCE`, `_retval_...`, `_arg_input_0_0`, oneDNN's `_MklMatMul`, Grappler, FULL_TRACE), and PLAIN
+# lines say the same in a learner's words. `bazel run //:deps` prints BOTH and INTERNALS (printer());
+# a lesson shows report(...), whose "show TensorFlow's internals" toggle is off by default.
+
+BOTH, INTERNALS, PLAIN = "both", "internals", "plain"
+
+
+def printer(internals=True):
+    """A `say` that prints: with TensorFlow's internals (//:deps), or in a learner's words."""
+    def say(line="", kind=BOTH, error=False):
+        if kind == (PLAIN if internals else INTERNALS):
+            return
+        print(line, file=sys.stderr if error else sys.stdout)
+    return say
+
 
 def _list(names, limit=8):
     names = list(names)
@@ -588,25 +606,26 @@ def _list(names, limit=8):
     return shown + (", ... ({} in all)".format(len(names)) if len(names) > limit else "")
 
 
-def print_prediction(graph, prediction, fetch_text):
-    print("Fetch: {}".format(fetch_text))
-    print("Feeds required: {}".format(", ".join(prediction.required) or "none"))
+def print_prediction(graph, prediction, fetch_text, say=None):
+    say = say or printer()
+    say("Fetch: {}".format(fetch_text))
+    say("Feeds required: {}".format(", ".join(prediction.required) or "none"))
     for name in prediction.unfed:
-        print("  NOT fed: {}  (session.run will fail on it)".format(name))
+        say("  NOT fed: {}  (session.run will fail on it)".format(name))
     for name in prediction.unused_feeds:
         name = name[:-2] if name.endswith(":0") else name
-        print("  fed but not needed: {}  (TensorFlow accepts it and ignores it)".format(name))
+        say("  fed but not needed: {}  (TensorFlow accepts it and ignores it)".format(name))
     for name in sorted(prediction.fed - set(prediction.required)):
-        print("  fed: {}  (nothing upstream of it runs)".format(name))
+        say("  fed: {}  (nothing upstream of it runs)".format(name))
     counts = scope_counts(graph, prediction.runs)
     total = sum(t for _, t in counts.values())
-    print("Will run: {} of {} nodes (extract_sub_graph of the fetch, minus what feeds cut off)".format(
+    say("Will run: {} of {} nodes (extract_sub_graph of the fetch, minus what feeds cut off)".format(
         len(prediction.runs), total))
     width = max(len(s) for s in counts)
     for scope, (inside, all_) in counts.items():
         if inside:
             note = " (NOT fed)" if scope in prediction.unfed else "" if inside == all_ else " (partly)"
-            print("  {:<{w}}  {:>4} of {}{}".format(scope, inside, all_, note, w=width))
+            say("  {:<{w}}  {:>4} of {}{}".format(scope, inside, all_, note, w=width))
     partial = [s for s, (inside, all_) in counts.items() if 0 < inside < all_]
     if partial:
         # The rest of a partly running scope: the variables' initializers (they run with `init`),
@@ -615,75 +634,86 @@ def print_prediction(graph, prediction, fetch_text):
                 if scope_of(op.name) in partial and op.name not in prediction.runs]
         initializers = initializer_nodes(graph)
         others = collections.Counter(op.type for op in rest if op.name not in initializers)
-        print("  (partly): their other {} nodes do not run: {} variable initializers (those run with "
+        say("  (partly): their other {} nodes do not run: {} variable initializers (those run with "
               "`init`){}".format(len(rest), len(rest) - sum(others.values()),
                                  ", " + ", ".join("{} {}".format(k, t) for t, k in others.most_common())
                                  if others else ""))
     not_run = [s for s, (inside, _) in counts.items() if not inside]
     fed_scopes = {scope_of(n) for n in prediction.fed}
-    print("Will NOT run (whole scopes): {}".format(", ".join(
+    say("Will NOT run (whole scopes): {}".format(", ".join(
         s + (" (fed)" if s in fed_scopes else "") for s in not_run) or "none"))
 
 
-def print_verification(graph, prediction, trace, batch_size, rewrites):
+def print_verification(graph, prediction, trace, batch_size, rewrites, say=None):
+    say = say or printer()
     c = compare(graph, prediction, trace, rewrites)
     how = ("TensorFlow's default graph rewrites ON (--grappler)" if rewrites else
            "Grappler's graph rewrites switched OFF for the trace, so node names survive")
-    print("Verified: one traced run (FULL_TRACE, batch of {}; {}):".format(batch_size, how))
-    print("  {} of {} predicted nodes ran under their own names".format(len(c.matched), c.predicted))
+    say("Verified: one traced run (FULL_TRACE, batch of {}; {}):".format(batch_size, how), INTERNALS)
+    say("Checked by running it once on a batch of {} and watching which nodes ran:".format(batch_size), PLAIN)
+    say("  {} of {} predicted nodes ran under their own names".format(len(c.matched), c.predicted), INTERNALS)
     by_source = {}
     for name, (into, op) in sorted(c.fused.items()):
         by_source.setdefault(fusion_source(op, rewrites), []).append("{} into {} ({})".format(name, into, op))
     for source, items in by_source.items():
-        print("  + {} fused into the node after them by {}: {}".format(len(items), source, _list(items, 6)))
+        say("  + {} fused into the node after them by {}: {}".format(len(items), source, _list(items, 6)), INTERNALS)
     if c.removed:
-        print("  ~ {} did not run under their names: Grappler (on with --grappler) folded, pruned or merged "
-              "them; not traced one to one: {}".format(len(c.removed), _list(c.removed)))
-    print("  = {} of {} predicted nodes accounted for{}; {} unexplained".format(
+        say("  ~ {} did not run under their names: Grappler (on with --grappler) folded, pruned or merged "
+            "them; not traced one to one: {}".format(len(c.removed), _list(c.removed)), INTERNALS)
+    say("  = {} of {} predicted nodes accounted for{}; {} unexplained".format(
         len(c.matched) + len(c.fused) + len(c.removed), c.predicted,
         " ({} only as Grappler's)".format(len(c.removed)) if c.removed else "",
-        len(c.missing) + len(c.extra)))
+        len(c.missing) + len(c.extra)), INTERNALS)
+    say("  {} of the {} predicted nodes ran{}; {} unexplained".format(
+        len(c.matched) + len(c.fused) + len(c.removed), c.predicted,
+        " (some inside a combined kernel)" if c.fused or c.removed else "", len(c.missing) + len(c.extra)), PLAIN)
     if c.added:
-        print("  also ran: {} nodes Grappler made (names not in the graph): {}".format(
-            len(c.added), _list(c.added)))
+        say("  also ran: {} nodes Grappler made (names not in the graph): {}".format(
+            len(c.added), _list(c.added)), INTERNALS)
     if not trace.nodes:
-        print("  (no step ran: every fetch was fed, so session.run handed the fed values straight back)")
+        say("  (no step ran: every fetch was fed, so session.run handed the fed values straight back)")
     for node, op in sorted(c.feeds.items()):
-        print("  also ran: {}  (carries the value fed for {}; the {} itself did not run)".format(
-            node, op, graph.get_operation_by_name(op).type))
+        say("  also ran: {}  (carries the value fed for {}; the {} itself did not run)".format(
+            node, op, graph.get_operation_by_name(op).type), INTERNALS)
     for node, why in c.runtime.items():
-        print("  also ran: {}  ({})".format(node, why))
+        say("  also ran: {}  ({})".format(node, why), INTERNALS)
     targets = {into for into, _ in c.fused.values()}
     kernels = [(n, k[1]) for n, k in sorted(c.kernels.items()) if n not in targets and k[1] != "Const"]
     folded = [n for n, k in sorted(c.kernels.items()) if k[1] == "Const"]
     if folded:
-        print("  {} ran as constants: Grappler folded what they compute: {}".format(len(folded), _list(folded)))
+        say("  {} ran as constants: Grappler folded what they compute: {}".format(len(folded), _list(folded)),
+            INTERNALS)
     if kernels:
-        print("  {} more ran under their own names with a specialised kernel: {}".format(
-            len(kernels), _list("{} as {}".format(n, k) for n, k in kernels)))
+        say("  {} more ran under their own names with a specialised kernel: {}".format(
+            len(kernels), _list("{} as {}".format(n, k) for n, k in kernels)), INTERNALS)
     for name in c.missing:
-        print("  UNEXPLAINED: {} was predicted but did not run".format(name))
+        say("  UNEXPLAINED: {} was predicted but did not run".format(name))
     for name in c.extra:
-        print("  UNEXPLAINED: {} ran but was not predicted".format(name))
+        say("  UNEXPLAINED: {} ran but was not predicted".format(name))
     return not c.missing and not c.extra
 
 
-def print_shapes(rows, batch_size):
-    print("Shapes (LTFN 2): static shape in the graph, and the shape a batch of {} produced".format(batch_size))
+def print_shapes(rows, batch_size, say=None):
+    say = say or printer()
+    say("Shapes (LTFN 2): static shape in the graph, and the shape a batch of {} produced".format(batch_size))
     w0 = max([len(r.name) for r in rows] + [4])
     w1 = max([len(r.op) for r in rows] + [2])
     w2 = max([len(r.static) for r in rows] + [6])
-    print("  {:<{}}  {:<{}}  {:<{}}  {}".format("node", w0, "op", w1, "static", w2, "run"))
+    say("  {:<{}}  {:<{}}  {:<{}}  {}".format("node", w0, "op", w1, "static", w2, "run"))
     for r in rows:
-        print("  {:<{}}  {:<{}}  {:<{}}  {}".format(r.name, w0, r.op, w1, r.static, w2, r.run or "-"))
+        say("  {:<{}}  {:<{}}  {:<{}}  {}".format(r.name, w0, r.op, w1, r.static, w2, r.run or "-"))
     if any(r.run and r.run.endswith("*") for r in rows):
-        print("  * fused away in the traced run; shape from fetching the tensor itself")
-    print("  ? is the None batch dimension: the same graph runs batches of 1, 10, {} ...".format(batch_size))
+        say("  * fused away in the traced run; shape from fetching the tensor itself")
+    say("  ? is the None batch dimension: the same graph runs batches of 1, 10, {} ...".format(batch_size))
 
 
 def explain(net, fetches, feeds, batch, rewrites=False, shapes=False, dot_path=None, init=None,
-            learning_rate=None, seed=0):
-    """The whole report; returns the exit code. `batch()` returns the loader.DataSet to feed."""
+            learning_rate=None, seed=0, say=None):
+    """The whole report; returns the exit code. `batch()` returns the loader.DataSet to feed.
+
+    say(line, kind, error) receives each line (default: printer(), everything, as //:deps prints it).
+    """
+    say = say or printer()
     init = init or posts.DEFAULT_INIT[net]
     learning_rate = learning_rate or posts.settings(net, init).learning_rate
     graph, _, init_op = model.build_graph(net, init, learning_rate, seed)
@@ -697,38 +727,79 @@ def explain(net, fetches, feeds, batch, rewrites=False, shapes=False, dot_path=N
         caption = "{}: session.run({}) runs the orange nodes".format(net, ", ".join(fetches))
         dot_written = write_dot(to_dot(graph, prediction, net, caption), dot_path)
 
-    print("LTFN 2 — what session.run executes in {} (init {})".format(net, init))
-    print_prediction(graph, prediction, ", ".join(fetches))
+    say("LTFN 2 — what session.run executes in {} (init {})".format(net, init))
+    print_prediction(graph, prediction, ", ".join(fetches), say)
 
     data = batch()  # loaded only now: a mistyped name fails fast, before MNIST is read
     trace = traced_run(graph, init_op, fetch_elements, feed_tensors, data, rewrites)
     code = 0
     if trace.error:
-        print("Ran it: TensorFlow raised {}".format(trace.error))
+        say("Ran it: TensorFlow raised {}".format(trace.error))
         if prediction.unfed:
             missing = prediction.unfed[0]
             path = dependency_path(prediction, missing)
-            print("Why: {} depends on {} through {}, and every placeholder in the fetched sub-graph must "
+            say("Why: {} depends on {} through {}, and every placeholder in the fetched sub-graph must "
                   "be fed; feed {} too, or fetch something that does not need it (e.g. logits).".format(
                       path[0], missing, describe_path(graph, path), " and ".join(prediction.unfed)))
-            print("  (the dependency: {})".format(" <- ".join(path)))
+            say("  (the dependency: {})".format(" <- ".join(path)))
         else:
-            print("UNEXPLAINED: the prediction said this fetch could run with these feeds", file=sys.stderr)
+            say("UNEXPLAINED: the prediction said this fetch could run with these feeds", error=True)
             code = 1
     else:
         if prediction.unfed:
-            print("UNEXPLAINED: the run succeeded without feeding {}".format(", ".join(prediction.unfed)))
+            say("UNEXPLAINED: the run succeeded without feeding {}".format(", ".join(prediction.unfed)))
             code = 1
-        if not print_verification(graph, prediction, trace, len(data.images), rewrites):
+        if not print_verification(graph, prediction, trace, len(data.images), rewrites, say):
             code = 1
         if shapes:
             def fetch_directly(tensors):
                 with tf.compat.v1.Session(graph=graph, config=session_config(rewrites)) as session:
                     session.run(init_op)
                     return session.run(tensors, feed_dict(graph, feed_tensors, data))
-            print_shapes(shape_rows(graph, prediction, trace, fetch_directly), len(data.images))
+            print_shapes(shape_rows(graph, prediction, trace, fetch_directly), len(data.images), say)
     if dot_written:
-        print("Graph: {}".format(", ".join(dot_written)))
+        say("Graph: {}".format(", ".join(dot_written)))
         if len(dot_written) == 1:
-            print("  render it: apt-get install graphviz, then dot -Tsvg {} -o graph.svg".format(dot_written[0]))
+            say("  render it: apt-get install graphviz, then dot -Tsvg {} -o graph.svg".format(dot_written[0]))
     return code
+
+
+class Report:
+    """explain()'s lines in a cell, with a "show TensorFlow's internals" toggle (off by default).
+
+    `Report(net, fetches, ...)` takes explain's arguments and runs it once; `.widget` shows the
+    lines, on_internals (the toggle's handler) switches between the two versions.
+    """
+
+    def __init__(self, *args, **kwargs):
+        import ipywidgets as widgets
+
+        self.lines = []
+        self.code = explain(*args, say=self._say, **kwargs)
+        self.internals = widgets.Checkbox(value=False, description="show TensorFlow's internals", indent=False)
+        self.text = widgets.HTML()
+        self.internals.observe(self.on_internals, names="value")
+        self.widget = widgets.VBox([self.text, self.internals])
+        self.widget.add_class("ltfn-report")
+        self.on_internals()
+
+    def _say(self, line="", kind=BOTH, error=False):
+        self.lines.append((line, kind, error))
+
+    def shown(self):
+        """The lines the toggle shows now."""
+        hidden = PLAIN if self.internals.value else INTERNALS
+        return [line for line, kind, _ in self.lines if kind != hidden]
+
+    def on_internals(self, change=None):
+        self.text.value = "<pre style='margin: 0'><code>{}</code></pre>".format(html.escape("\n".join(self.shown())))
+
+
+def report(*args, **kwargs):
+    """explain(...) as a Report widget, displayed (in a notebook); returns the Report. A page rendered
+    without a kernel shows the report as it starts, without TensorFlow's internals."""
+    from labs import display
+
+    shown = Report(*args, **kwargs)
+    display.show(shown.widget, shown.text.value, "The //:deps report")
+    return shown

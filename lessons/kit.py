@@ -12,6 +12,7 @@ run the posts' settings, or as near as a notebook cell can wait for (each notebo
 import collections
 import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -85,17 +86,21 @@ class Run:
     graph, nodes (graphs/model.Model), session, history (a Point per printed step), and the settings.
     """
 
-    def __init__(self, net, init=None, learning_rate=None, seed=0):
+    def __init__(self, net, init=None, learning_rate=None, seed=0, graph=None, session=None, steps=0):
         self.net = net
         self.init = init or posts.DEFAULT_INIT[net]
         self.learning_rate = learning_rate or posts.settings(net, self.init).learning_rate
         self.input_shape = model.NETS[net].INPUT_SHAPE
+        self.history = []
+        self.steps = steps
+        if graph is not None:
+            # A graph the learner wrote, with their session (already initialized): used as it is.
+            self.graph, self.nodes, self.init_op, self.session = graph, nodes_of(graph), None, session
+            return
         # The same graph //:run builds, seeded the same way.
         self.graph, self.nodes, self.init_op = model.build_graph(net, self.init, self.learning_rate, seed)
         self.session = sessions.new_session(self.graph)
         self.session.run(self.init_op)
-        self.history = []
-        self.steps = 0
 
     @property
     def label(self):
@@ -131,6 +136,192 @@ class Run:
     def fetch(self, tensors, images):
         """Any tensors that depend on `input` only, for `images` (flat MNIST rows)."""
         return self.session.run(tensors, {self.nodes.input: images.reshape((-1,) + self.input_shape)})
+
+
+def nodes_of(graph):
+    """graphs/model.Model of a graph found by the posts' names (`input`, `logits`, ...), as a program
+    restoring a saved run finds them (LTFN 9); LookupError naming the first one missing."""
+    def get(name, op=False):
+        try:
+            found = graph.get_operation_by_name(name)
+        except KeyError:
+            raise LookupError("your graph has no node named `{}`; give it name=\"{}\" (the check cell says what "
+                              "else differs)".format(name, name)) from None
+        return found if op else found.outputs[0]
+
+    pre = graph.get_collection("pre_activations") or [
+        op.outputs[0] for op in graph.get_operations() if re.fullmatch(r"(layer\d+)/\1_(conv|linear)", op.name)
+        and op.name.split("/")[0] != _final_scope(graph)]
+    return model.Model(get("input"), get("labels"), get("logits"), get("cost"), get("optimizer", op=True),
+                       get("predictions"), get("accuracy"), pre)
+
+
+def _final_scope(graph):
+    """The scope of the layer making `logits` (it has no ReLU, so no pre-activation to plot)."""
+    try:
+        return graph.get_operation_by_name("logits").inputs[0].op.name.split("/")[0]
+    except (KeyError, IndexError):
+        return None
+
+
+def show(*tensors):
+    """Each tensor's name, static shape (`?` for the None batch, LTFN 2) and type: what a cell just made."""
+    for t in tensors:
+        kind = "variable" if isinstance(t, tf.Variable) else ("operation" if isinstance(t, tf.Operation) else "tensor")
+        if isinstance(t, tf.Operation):
+            print("{:<26} an operation ({}): no value, running it does the work".format(t.name, t.type))
+        else:
+            print("{:<26} {:<10} {:<16} {}".format(t.name, kind, deps.format_shape(t.shape), t.dtype.name))
+
+
+def check(graph, net, init=None, learning_rate=None):
+    """The check cell: is `graph` the one graphs/model.build_graph makes? Said in words (labs/sameness.py),
+    on the first 100 test images (20 in the quick setting)."""
+    from labs import sameness
+
+    init = init or posts.DEFAULT_INIT[net]
+    test, count = mnist().test, setting(100, 20)
+    return sameness.check(graph, net, init, learning_rate, batch=(test.images[:count], test.labels[:count]))
+
+
+def error(attempt, why):
+    """Runs attempt(), which should fail as TensorFlow fails, and prints TensorFlow's own words (the first
+    lines of its message) and then `why`, in a sentence."""
+    try:
+        attempt()
+    except (tf.errors.OpError, ValueError, TypeError, RuntimeError) as e:
+        print("TensorFlow: {}: {}".format(type(e).__name__, _tensorflow_words(e)))
+        print("Why: " + why)
+        return e
+    print("(no error this time: something in the cells above already changed what this shows)")
+    return None
+
+
+def _tensorflow_words(error):
+    """The sentence TensorFlow's message is about: graph-mode messages start with where the node was
+    defined (`Detected at node ... defined at`, a traceback); the words follow its `Node: '...'` line."""
+    lines = [line.strip() for line in (getattr(error, "message", None) or str(error)).splitlines() if line.strip()]
+    node = next((i for i, line in enumerate(lines) if line.startswith("Node: ")), None)
+    if node is not None and node + 1 < len(lines):
+        words = lines[node + 1].split(" Debug info:")[0]
+        return "{} ({})".format(words, lines[node].replace("Node: ", "at node "))
+    return lines[0] if lines else ""
+
+
+def progress(steps, batch_size, start=0):
+    """`for step in kit.progress(STEPS, BATCH):` the steps start ... steps-1, under a bar that shows
+    images/s and the time left. Kernel -> Interrupt stops the loop after the step running then: the
+    session keeps every step done, and the cell ends without a traceback (a second Interrupt stops at once)."""
+    import signal
+
+    stop = []
+    previous = None
+
+    def on_interrupt(signum, frame):
+        stop.append(True)
+        signal.signal(signal.SIGINT, previous)
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: Interrupt stops with a KeyboardInterrupt as usual
+        previous = None
+    bar = _Bar(steps - start, batch_size)
+    step = start
+    try:
+        for step in range(start, steps):
+            if stop:
+                bar.stopped(step - start)
+                return
+            yield step
+            bar.update(step + 1 - start)
+        step = steps
+    finally:
+        if previous is not None and signal.getsignal(signal.SIGINT) is on_interrupt:
+            signal.signal(signal.SIGINT, previous)
+        bar.close(step - start)
+
+
+class _Bar:
+    """An HTML progress bar updated in place (IPython display handles), twice a second at most."""
+
+    def __init__(self, total, batch_size):
+        import time
+        self.total, self.batch_size, self.clock = total, batch_size, time.perf_counter
+        self.started = self.shown = self.clock()
+        self.handle = None
+        try:
+            from IPython import get_ipython
+            from IPython.display import HTML, display
+            if get_ipython() is not None:
+                self.handle = display(HTML(self._html(0)), display_id=True)
+        except ImportError:
+            pass
+
+    def _html(self, done):
+        elapsed = self.clock() - self.started
+        rate = done * self.batch_size / elapsed if elapsed > 0 and done else 0.0
+        left = (self.total - done) * self.batch_size / rate if rate else None
+        text = "step {:,} of {:,}{}{}".format(done, self.total, ", {:.0f} images/s".format(rate) if rate else "",
+                                              ", about {} left".format(_duration(left)) if left else "")
+        return "<progress value='{}' max='{}' style='width:40%'></progress> <code>{}</code>".format(
+            done, self.total, text)
+
+    def update(self, done):
+        if self.clock() - self.shown >= 0.5 and self.handle is not None:
+            from IPython.display import HTML
+            self.handle.update(HTML(self._html(done)))
+            self.shown = self.clock()
+
+    def stopped(self, done):
+        print("Stopped by Kernel -> Interrupt after {:,} of {:,} steps: the session keeps the weights of every step "
+              "done; the cells below work on them (run this cell again to train more).".format(done, self.total))
+
+    def close(self, done):
+        if self.handle is not None:
+            from IPython.display import HTML
+            self.handle.update(HTML(self._html(done)))
+        elapsed = self.clock() - self.started
+        rate = done * self.batch_size / elapsed if elapsed else 0.0
+        print("{:,} step{} of {} images in {} ({:.0f} images/s)".format(
+            done, "" if done == 1 else "s", self.batch_size, _duration(elapsed), rate))
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    return "{} min {:02d} s".format(seconds // 60, seconds % 60) if seconds >= 60 else "{} s".format(seconds)
+
+
+def watch(session, graph, title, count=20, dataset=None):
+    """Watch it learn: the test accuracy now (logits only, in batches), and the first `count` test digits
+    titled `true -> said`, the wrong ones in red. Returns the accuracy in %."""
+    dataset = dataset or test_set()
+    nodes = nodes_of(graph)
+    shape = tuple(nodes.input.shape.as_list()[1:])
+    logits = trainer.test_logits(session, nodes, dataset.images.reshape((-1,) + shape), 1000)
+    _, accuracy = trainer.score(logits, dataset.labels)
+    said, true = logits[:count].argmax(axis=1), dataset.labels[:count].argmax(axis=1)
+    columns = 10
+    fig, axes = plt.subplots(-(-count // columns), columns, figsize=(columns * 1.0, 1.25 * -(-count // columns) + 0.4),
+                             squeeze=False)
+    from pictures import figures
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, image, t, p in zip(axes.ravel(), dataset.images[:count], true, said):
+        figures.digit(ax, image, "{} -> {}".format(t, p), colour="black" if t == p else "red")
+    fig.suptitle("{}: test accuracy {:.1f} % ({:,} images)".format(title, accuracy, len(dataset.labels)), fontsize=10)
+    fig.tight_layout()
+    _show(fig)
+    return accuracy
+
+
+def weights_picture(values, title):
+    """A first layer's weights as pictures/learned draws them: linear's ten 28x28 templates, conv4's
+    3x3 filters (red positive, blue negative)."""
+    from pictures import learned
+    names, images = learned.templates(values)
+    fig = plt.figure(figsize=learned.weights_size(len(images)))
+    learned.draw_weights(fig, names, images, title)
+    _show(fig)
 
 
 def shapes(graph, names):
@@ -181,7 +372,7 @@ def plot_history(runs, log_cost=False):
         left.set_yscale("log")
     left.legend(fontsize=8)
     fig.tight_layout()
-    plt.show()
+    _show(fig)
 
 
 def graph_svg(graph, fetch_names, feeds=None, caption=None):
@@ -204,6 +395,14 @@ def graph_svg(graph, fetch_names, feeds=None, caption=None):
             return SVG(f.read())
 
 
+def _show(fig):
+    """Shows a figure in the cell's output and closes it. Not plt.show(): pictures/figures.py switches
+    matplotlib to its Agg backend (it draws files), after which plt.show() shows nothing in a notebook."""
+    from IPython.display import display
+    display(fig)
+    plt.close(fig)
+
+
 def show_png(path, width=None):
     """A PNG file inline (the pictures the programs write)."""
     from IPython.display import Image, display
@@ -220,7 +419,7 @@ def digits(images, titles, columns=10):
         ax.imshow(np.reshape(image, (28, 28)), cmap="gray")
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
-    plt.show()
+    _show(fig)
 
 
 def source(*objects):

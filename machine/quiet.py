@@ -48,7 +48,12 @@ def import_tensorflow():
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     sys.stderr.flush()
-    _redirect = _start_filter()
+    # A signal handled between the fork and the assignment would find no redirect to undo: held until then.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        _redirect = _start_filter()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
     try:
         import tensorflow
     finally:

@@ -3,14 +3,18 @@
   bazel run //:lessons                        JupyterLab on http://127.0.0.1:8888 with lessons/ open
   bazel run //:lessons -- ltfn2               the same, opening LTFN 2's notebook
   bazel run //:lessons -- --port=9000 --no-browser   --port and other flags go to Jupyter
+  bazel run //:lessons -- --port=0            any free port (the URL printed says which)
   bazel run //:lessons -- --render=DIR        executes the notebooks and writes DIR/<notebook>.html
                                               and DIR/index.html, for reading without a server
   bazel run //:lessons -- --render=DIR --quick ltfn4   ... in the quick setting, one notebook
+  bazel run //:lessons -- --exercises         the exercise forms (lessons/exercises/, made from the worked
+                                              notebooks by programs/exercises.py): a few lines to write,
+                                              graded by each lesson's check cell
 
 The notebooks are the source tree's lessons/ (BUILD_WORKSPACE_DIRECTORY under `bazel run`), so a
 learner's edits stay in the working copy; the kernel runs in the project's environment (this very
 interpreter) with the source tree importable. A relative --render DIR resolves against the folder
-`bazel run` was started in.
+`bazel run` was started in. --render prints how long each cell took.
 """
 
 import glob
@@ -21,11 +25,20 @@ import sys
 import time
 
 from programs import cli
+from programs import exercises
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
 QUICK_VARIABLE = "LTFN_LESSONS_QUICK"  # read by each notebook's first cell (lessons/kit.py)
 KERNEL = "python3"  # ipykernel's own kernel: this interpreter, so the project's environment
+# What the file browser (and the server's contents API) leaves out of lessons/: the kit and the
+# widgets' glue, Bazel's BUILD, caches. A learner sees the notebooks.
+# (Jupyter's own defaults, which this list replaces, are kept in it.)
+HIDDEN_FILES = ["*.py", "BUILD", "BUILD.bazel", "__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~"]
+# JupyterLab's settings for the lessons (overrides.json in its app settings folder): no prompt asking
+# to fetch Jupyter's news over the first cell, and no check for a newer JupyterLab (both would reach
+# out of this machine).
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def source_root():
@@ -36,14 +49,14 @@ def source_root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def notebooks(root):
-    """The lessons' notebooks, LTFN 1 first."""
-    return sorted(glob.glob(os.path.join(root, "lessons", "ltfn*.ipynb")))
+def notebooks(root, folder=None):
+    """The lessons' notebooks (in lessons/, or in `folder`), LTFN 1 first."""
+    return sorted(glob.glob(os.path.join(folder or os.path.join(root, "lessons"), "ltfn*.ipynb")))
 
 
-def find_notebook(root, name):
+def find_notebook(root, name, folder=None):
     """`ltfn2`, `ltfn2_graphs_and_shapes` or its file name -> the notebook's path; UsageError if none."""
-    all_paths = notebooks(root)
+    all_paths = notebooks(root, folder)
     stem = os.path.basename(name)
     stem = stem[:-len(".ipynb")] if stem.endswith(".ipynb") else stem
     for path in all_paths:
@@ -59,6 +72,11 @@ def kernel_env(root, quick):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # `%tensorboard` (TensorBoard's notebook extension) starts this environment's TensorBoard, not
+    # whichever `tensorboard` is first on PATH.
+    tensorboard = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    if os.path.exists(tensorboard):
+        env.setdefault("TENSORBOARD_BINARY", tensorboard)
     if quick:
         env[QUICK_VARIABLE] = "1"
     else:
@@ -79,9 +97,10 @@ class CellError(Exception):
     """A cell raised: says which notebook, which cell and what error, in one line."""
 
 
-def execute(path, quick, timeout=3600, root=None):
+def execute(path, quick, timeout=3600, root=None, on_cell=None):
     """Runs every cell of the notebook at `path` in a fresh kernel (nbclient), in its own folder.
 
+    on_cell(number, first line, seconds), if given, is called as each code cell finishes.
     Returns (notebook with outputs, None) or (notebook with the outputs so far, CellError).
     """
     import nbclient
@@ -89,17 +108,21 @@ def execute(path, quick, timeout=3600, root=None):
 
     root = root or os.path.dirname(os.path.dirname(os.path.abspath(path)))
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
+    # store_widget_state=False: a rendered page has no kernel, so its widgets' state would only make
+    # nbconvert fetch the widget renderer from the web; without it each widget's picture shows (labs/display).
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, store_widget_state=False,
                                      resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     name = os.path.basename(path)
     with client.setup_kernel(env=kernel_env(root, quick)):
         for index, cell in enumerate(nb.cells):
+            started = time.perf_counter()
             try:
                 client.execute_cell(cell, index)
+                if cell.cell_type == "code" and on_cell is not None:
+                    on_cell(index + 1, _first_line(cell), time.perf_counter() - started)
             except nbclient.exceptions.CellExecutionError as e:
-                first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
                 return nb, CellError("{}, cell {} of {} ({!r}): {}: {}".format(
-                    name, index + 1, len(nb.cells), first_line[:60], e.ename, e.evalue))
+                    name, index + 1, len(nb.cells), _first_line(cell), e.ename, e.evalue))
             except nbclient.exceptions.CellTimeoutError:
                 return nb, CellError("{}, cell {} of {}: still running after {} s".format(
                     name, index + 1, len(nb.cells), timeout))
@@ -107,6 +130,15 @@ def execute(path, quick, timeout=3600, root=None):
                 return nb, CellError("{}, cell {} of {}: the kernel died ({})".format(
                     name, index + 1, len(nb.cells), e))
     return nb, None
+
+
+def _first_line(cell):
+    return (cell.source.strip().splitlines()[0] if cell.source.strip() else "")[:60]
+
+
+def format_timing(number, line, seconds):
+    """`  cell  21:    98.3 s  train(...)`: what --render prints as each cell finishes."""
+    return "  cell {:>3}: {:>7.1f} s  {}".format(number, seconds, line)
 
 
 def to_html(nb, title):
@@ -137,7 +169,15 @@ def render(root, out_dir, paths, quick, log=print):
         name = os.path.basename(path)[:-len(".ipynb")]
         log("Executing {}{} ...".format(name, " (quick setting)" if quick else ""))
         started = time.time()
-        nb, error = execute(path, quick, root=root)
+        timings = []
+
+        def on_cell(number, line, seconds):
+            timings.append((seconds, number))
+            log(format_timing(number, line, seconds))
+
+        nb, error = execute(path, quick, root=root, on_cell=on_cell)
+        if timings:
+            log("  longest: cell {} ({:.1f} s)".format(max(timings)[1], max(timings)[0]))
         title = title_of(nb, name)
         page = os.path.join(out_dir, name + ".html")
         _write(page, to_html(nb, title))
@@ -166,17 +206,48 @@ def _write(path, text):
             path, e.strerror or e))
 
 
+def make_exercises(root):
+    """lessons/exercises/, with the exercise form of every lesson that has one (programs/exercises.py)."""
+    folder = os.path.join(root, exercises.FOLDER)
+    try:
+        exercises.write_all(notebooks(root), folder)
+    except OSError as e:
+        raise cli.UsageError("cannot write the exercise forms into {} ({}); check that folder's permissions".format(
+            folder, e.strerror or e))
+    except exercises.MarkerError as e:
+        raise cli.UsageError("a worked lesson's solution markers are broken: {}".format(e))
+    return folder
+
+
 def check_port(host, port):
-    """Refuses a port Jupyter could not serve on, before Jupyter starts (it would pick another one,
-    and the URL printed here would be wrong)."""
-    if not 0 < port <= 65535:
-        raise cli.UsageError("--port {} is not a port number (1 to 65535)".format(port))
+    """The port to serve on: `port`, or a free one for 0 (as //:tensorboard takes it). Refuses a port
+    Jupyter could not serve on, before Jupyter starts (it would pick another one, and the URL printed
+    here would be wrong)."""
+    if not 0 <= port <= 65535:
+        raise cli.UsageError("--port {} is not a port number (1 to 65535, or 0 for any free port)".format(port))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
         except OSError as e:
             raise cli.UsageError("cannot serve on {}:{} ({}); choose another --port".format(
                 host, port, e.strerror or e))
+        # Port 0: the system's choice, released for Jupyter to bind a moment later (Jupyter's own
+        # --port=0 would choose only after the URL is printed).
+        return s.getsockname()[1]
+
+
+def lab_settings_dir():
+    """A folder holding LAB_SETTINGS as JupyterLab's overrides.json (--LabApp.app_settings_dir).
+
+    This environment has no app settings of its own (share/jupyter/lab/settings), so nothing is lost;
+    the learner's own settings stay in their user settings folder."""
+    import json
+    import tempfile
+
+    folder = os.path.join(tempfile.gettempdir(), "ltfn-lessons", "jupyterlab-settings")
+    os.makedirs(folder, exist_ok=True)
+    _write(os.path.join(folder, "overrides.json"), json.dumps(LAB_SETTINGS, indent=2) + "\n")
+    return folder
 
 
 def check_jupyter_arguments(rest):
@@ -200,15 +271,19 @@ def check_jupyter_arguments(rest):
         expects_value = name in app.aliases and not has_value
 
 
-def lab_argv(root, args, rest, token):
-    """JupyterLab's argv (without the program name) for our parsed arguments."""
+def lab_argv(root, args, rest, token, folder=None):
+    """JupyterLab's argv (without the program name) for our parsed arguments; folder: the one it opens
+    (lessons/, or lessons/exercises/ with --exercises)."""
+    folder = folder or os.path.join(root, "lessons")
     argv = ["--ServerApp.ip=" + args.host, "--ServerApp.port={}".format(args.port),
-            "--ServerApp.port_retries=0", "--ServerApp.root_dir=" + os.path.join(root, "lessons"),
-            "--IdentityProvider.token=" + token]
+            "--ServerApp.port_retries=0", "--ServerApp.root_dir=" + folder,
+            "--IdentityProvider.token=" + token,
+            "--ContentsManager.hide_globs={!r}".format(HIDDEN_FILES),
+            "--LabApp.app_settings_dir=" + lab_settings_dir()]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in rest:
         argv.append("--allow-root")  # Jupyter refuses to run as root without it
     if args.notebook:
-        argv.append(os.path.basename(find_notebook(root, args.notebook)))
+        argv.append(os.path.basename(find_notebook(root, args.notebook, folder)))
     return argv + rest
 
 
@@ -220,11 +295,17 @@ def parse(argv):
                         help="execute the notebooks and write them as HTML pages into DIR, then exit")
     parser.add_argument("--quick", action="store_true",
                         help="with --render: the quick setting the tests use (few steps, small batches)")
+    parser.add_argument("--exercises", action="store_true",
+                        help="open the exercise forms (lessons/exercises/, made from the worked lessons; "
+                             "a form you edited is kept)")
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to serve on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on (default 8888)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to serve on (default 8888; 0: any free port)")
     args, rest = parser.parse_known_args(argv)
     if args.render is None and args.quick:
         raise cli.UsageError("--quick goes with --render (a notebook you open runs in the full setting)")
+    if args.render is not None and args.exercises:
+        raise cli.UsageError("--exercises opens the exercise forms to work on; --render runs the worked lessons "
+                             "(use one of them)")
     if args.render is not None and rest:
         raise cli.UsageError("unexpected arguments with --render: {}".format(" ".join(rest)))
     return args, rest
@@ -245,17 +326,19 @@ def main(argv=None):
                 return 1
             return 0
         check_jupyter_arguments(rest)
-        check_port(args.host, args.port)
+        args.port = check_port(args.host, args.port)
+        folder = make_exercises(root) if args.exercises else os.path.join(root, "lessons")
         token = secrets.token_hex(24)
-        lab = lab_argv(root, args, rest, token)
+        lab = lab_argv(root, args, rest, token, folder)
     except cli.UsageError as e:
         print("error: {}".format(e), file=sys.stderr)
         return 1
     use_environment(kernel_env(root, quick=False))
     # Kernels the server starts without a notebook (a console, the API) start in lessons/ too.
-    os.chdir(os.path.join(root, "lessons"))
-    page = "lab/tree/" + os.path.basename(find_notebook(root, args.notebook)) if args.notebook else "lab"
-    print("Lessons: {} (JupyterLab, this machine's project environment)".format(os.path.join(root, "lessons")))
+    os.chdir(folder)
+    page = "lab/tree/" + os.path.basename(find_notebook(root, args.notebook, folder)) if args.notebook else "lab"
+    print("{}: {} (JupyterLab, this machine's project environment)".format(
+        "Exercises" if args.exercises else "Lessons", folder))
     print("Open http://{}:{}/{}?token={}  (Ctrl+C to stop)".format(args.host, args.port, page, token), flush=True)
     from jupyterlab.labapp import LabApp  # imported only now: a mistyped flag answers at once
     try:

@@ -114,6 +114,21 @@ def train(session, model, batches, steps, print_every, start_step=0, on_print=No
     return max(start_step, steps)
 
 
+def check_sound(session, model, batches, step):
+    """Raises DivergedError unless the weights after `step` steps may be saved: every variable finite, and
+    finite too the cost that step `step` computes with them (on its own batch, before its update). The
+    loop judges divergence on that cost only, so without this check a save after the update that
+    overflowed would write the very state whose cost is NaN, and a resumed run or //:predict restore it."""
+    variables = session.graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+    images, labels = batches(step)
+    cost, values = session.run([model.cost, variables], {model.input: images, model.labels: labels})
+    if not math.isfinite(cost):
+        raise DivergedError(step, cost)  # the line the loop itself would say at that step
+    for variable, value in zip(variables, values):
+        if not np.isfinite(value).all():
+            raise DivergedError(step, tensor=variable.op.name, values="NaN" if np.isnan(value).any() else "Inf")
+
+
 def log_softmax(logits):
     """Per-image log-probabilities from logits, in float64 (stable for LTFN 5's huge logits)."""
     z = np.asarray(logits, np.float64)

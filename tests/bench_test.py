@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unittest
 
 from unittest import mock
 
@@ -133,6 +134,25 @@ class FunctionsTest(tf.test.TestCase):
         self.assertEqual([line.replace("conv4 bfloat16 ", "conv4 ").replace("x torch ", "x torch eager ")
                           .replace("torch train", "torch eager train") for line in bf16], f32)
 
+    def test_speed_up_over_float32_is_the_median_of_repeat_by_repeat_ratios(self):
+        seconds = {"train": [0.5, 0.25, 0.5], "float32 train": [0.8, 0.5, 1.5], "float32 test": [0.1]}
+        # 1.6, 2.0, 3.0: median 2.0 (the medians of the sides alone would say 0.8 / 0.5 = 1.6)
+        self.assertEqual(throughput.speed_up_line("conv4", seconds, "bfloat16"),
+                         "conv4 bfloat16 speed-up over float32: 2.00 x (median of repeat-by-repeat ratios)")
+        self.assertEqual(throughput.float32_side(seconds), {"train": [0.8, 0.5, 1.5], "test": [0.1]})
+
+    def test_bfloat16_peak_is_a_bfloat16_matmul(self):
+        rate, size = throughput.measure_peak(sizes=(128,), repeats=1, per_repeat=1, dtype="bfloat16")
+        self.assertGreater(rate, 0)
+        self.assertEqual(size, 128)
+        graph = tf.Graph()
+        with graph.as_default(), mock.patch.object(throughput, "new_session") as session:
+            session.side_effect = RuntimeError("stop after building")  # the graph is what is looked at
+            with self.assertRaises(RuntimeError):
+                throughput.measure_peak(sizes=(8,), dtype="bfloat16")
+        matmuls = [op for op in session.call_args[0][0].get_operations() if op.type == "MatMul"]
+        self.assertEqual([op.outputs[0].dtype for op in matmuls], [tf.bfloat16])
+
     def test_keras_worker_in_bfloat16_uses_the_mixed_policy(self):
         keras = throughput.start_keras("linear", repeats=1, steps=2, warmup=1, precision="bfloat16")
         try:
@@ -148,11 +168,34 @@ class FunctionsTest(tf.test.TestCase):
         with mock.patch.object(precision, "CPUINFO", os.path.join(folder.full_path, "cpuinfo")):
             session, _ = throughput.build("linear", precision="bfloat16")
             rows, step_seconds = throughput.step_breakdown("linear", self.data, traced_steps=1, precision="bfloat16")
+            seconds = throughput.measure("linear", self.data, repeats=2, steps=3, warmup=1, test_images=1000,
+                                         precision="bfloat16")
+        # run.py's float32 session took its turns beside the bfloat16 one.
+        self.assertEqual(sorted(seconds), ["float32 test", "float32 train", "test", "train"])
+        self.assertTrue(all(len(s) == 2 and min(s) > 0 for s in seconds.values()), seconds)
         rewrite = session._config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16
         session.close()
         self.assertEqual(rewrite, rewriter_config_pb2.RewriterConfig.ON)
         self.assertIn("matmul (and its gradients)", [label for label, _, _ in rows])
         self.assertGreater(step_seconds, 0)
+
+
+# Where the torch peer's working path can run: this interpreter if it has torch (LTFN's requirements do
+# not: the bench takes --torch_python), else the Python named by LTFN_TEST_TORCH_PYTHON, which only this
+# test reads, e.g. `bazel test //tests:bench_test --test_env=LTFN_TEST_TORCH_PYTHON=/tmp/torchenv/bin/python`.
+NO_TORCH = ("torch is not importable here and LTFN_TEST_TORCH_PYTHON names no Python with it, so the torch peer's "
+            "working path is not run (torch is not one of LTFN's requirements; give --test_env="
+            "LTFN_TEST_TORCH_PYTHON=PYTHON with a venv made by `pip install torch==2.13.0 numpy`)")
+NATIVE_BFLOAT16 = bool(set(precision.NATIVE_BFLOAT16) & precision.cpu_flags("/proc/cpuinfo"))
+
+
+def torch_python():
+    if importlib.util.find_spec("torch") is not None:
+        return sys.executable
+    named = os.environ.get("LTFN_TEST_TORCH_PYTHON")
+    if named and subprocess.run([named, "-c", "import torch"], capture_output=True).returncode == 0:
+        return named
+    return None
 
 
 def python_command(code):
@@ -190,6 +233,21 @@ class PeerProtocolTest(tf.test.TestCase):
         with self.assertRaisesRegex(peers.PeerError, "cannot start the toy peer"):
             peers.Peer("toy", ["/nonexistent/python"])
 
+    def test_torch_peer_trains_in_turns(self):
+        python = torch_python()
+        if python is None:
+            self.skipTest(NO_TORCH)
+        for name in ("float32",) + (("bfloat16",) if NATIVE_BFLOAT16 else ()):
+            worker = throughput.start_torch(python, "linear", steps=3, warmup=1, precision=name)
+            try:
+                description = worker.ready()
+                self.assertRegex(description, r"^torch 2\.\S+, \d+ threads, " +
+                                 ("float32" if name == "float32" else "autocast bfloat16") + "$")
+                self.assertGreater(worker.run(), 0)
+                self.assertGreater(worker.run(), 0)
+            finally:
+                worker.close()
+
     def test_torch_peer_without_torch_says_what_to_do(self):
         if importlib.util.find_spec("torch") is not None:
             self.skipTest("torch is installed here; this checks the message when it is not")
@@ -224,6 +282,20 @@ class CommandTest(tf.test.TestCase):
             self.assertIsNotNone(match, "no line /{}/ in:\n{}".format(pattern, out))
             for value in match.groupdict().values():
                 self.assertGreater(float(value), 0, match.group(0))
+
+    @unittest.skipUnless(NATIVE_BFLOAT16, "this CPU has no native bfloat16 (avx512_bf16 or amx_bf16): the bench "
+                         "refuses --precision=bfloat16 here (test_bfloat16_on_a_cpu_without_it_... checks that)")
+    def test_bfloat16_command_prints_float32_lines_and_the_speed_up(self):
+        result = self.run_command("--precision=bfloat16", "--nokeras", "--nobreakdown")
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        out = result.stdout
+        for pattern in [LINES[0], LINES[2], LINES[3]]:  # float32's own lines, as a float32 run prints them
+            self.assertRegex(out, "(?m)^" + pattern + "$")
+            self.assertRegex(out, "(?m)^" + pattern.replace("linear ", "linear bfloat16 ", 1) + "$")
+        self.assertRegex(out, r"(?m)^measured peak: float32 \d+x\d+ matmul, the best of sizes")
+        self.assertRegex(out, r"(?m)^measured peak: bfloat16 \d+x\d+ matmul, the best of sizes")
+        self.assertRegex(out, r"(?m)^linear bfloat16 speed-up over float32: {n} x \(median of repeat-by-repeat "
+                              r"ratios\)$".format(n=NUMBER))
 
     def test_torch_python_that_is_not_a_program_is_one_line(self):
         result = self.run_command("--torch_python=/nonexistent/python3", "--nokeras")

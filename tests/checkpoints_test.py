@@ -453,6 +453,15 @@ class RunFolderTest(tf.test.TestCase):
             self.assertRegex(refused, r"^error: another run is using {}: pid {} on \S+, started \S+: .*run.py "
                                       r"--net=fc3 --steps=1000000 .*; wait for it to end".format(
                                           re.escape(os.path.join(logdir, "checkpoints")), first.pid))
+            # Its own checkpoints elsewhere, the same --logdir: refused too, before it writes an event.
+            events_before = sorted(n for n in os.listdir(logdir) if n.startswith("events.out"))
+            elsewhere = self.create_tempdir().full_path
+            refused = self._error(_run(["--net=fc3"] + self._args(logdir)[1:] + ["--checkpoint_dir=" + elsewhere]))
+            self.assertRegex(refused, r"^error: another run is using {}: pid {} on \S+, started \S+: .*run.py "
+                                      r"--net=fc3 --steps=1000000 .*; wait for it to end \(or stop it\), or choose "
+                                      r"another --logdir$".format(re.escape(logdir), first.pid))
+            self.assertEqual(sorted(n for n in os.listdir(logdir) if n.startswith("events.out")), events_before)
+            self.assertEqual([n for n in os.listdir(elsewhere) if n != "run.lock"], [])
         finally:
             first.kill()  # SIGKILL: no handler runs, no checkpoint is saved, the lock file stays
             first.communicate()

@@ -51,8 +51,14 @@ def notebook_imports(path):
     found = set()
     for i, cell in enumerate(c for c in cells if c["cell_type"] == "code"):
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        found |= imports_in(source, "{} code cell {}".format(path, i + 1))
+        found |= imports_in(python_of(source), "{} code cell {}".format(path, i + 1))
     return found
+
+
+def python_of(cell_source):
+    """A cell's code as Python: IPython's magics (`%tensorboard ...`) become the calls they stand for."""
+    from IPython.core.inputtransformer2 import TransformerManager
+    return TransformerManager().transform_cell(cell_source)
 
 
 def imports_in(source, name):

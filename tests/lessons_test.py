@@ -2,35 +2,39 @@
 
 Every notebook is executed top to bottom in a fresh kernel in the quick setting (LTFN_LESSONS_QUICK=1);
 a cell that raises fails its test naming the notebook, the cell and the error. The notebooks are checked
-to be committed without outputs and to hold no network code (they import graphs/). The program is run
-as `bazel run` would: --render writes HTML pages with outputs, mistakes are one line, and the server
-answers on 127.0.0.1 with lessons/ open.
+to be committed without outputs, and the graphs their cells build by hand (cells tagged `graph`) are
+checked to be graphs/'s, by labs/sameness (the check their `check` cells run): a change to graphs/ that
+the lessons do not follow fails here. The program is run as `bazel run` would: --render writes HTML
+pages with outputs, mistakes are one line, and the server answers on 127.0.0.1 with lessons/ open.
 """
 
-import ast
+import io
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
 import time
+import types
 import urllib.error
 import urllib.request
+from unittest import mock
 
+import numpy as np
 from absl.testing import absltest
 
+from programs import exercises
 from programs import lessons
 from tests import testing
 
 ROOT = testing.ROOT
 NOTEBOOKS = lessons.notebooks(ROOT)
-
-# Calls that build network code; a lesson imports graphs/ instead of making them in a cell.
-NETWORK_CALLS = frozenset([
-    "get_variable", "Variable", "placeholder", "conv2d", "max_pool", "max_pool2d", "matmul", "bias_add", "relu",
-    "dense", "softmax_cross_entropy_with_logits", "GradientDescentOptimizer", "variable_scope", "random_normal",
-])
-
+# (lesson, net, init) of every graph a lesson writes by hand and checks.
+EXPECTED_GRAPHS = [("ltfn1", "linear", "random_normal"), ("ltfn3", "fc3", "random_normal"),
+                   ("ltfn5", "conv4", "random_normal"),
+                   ("ltfn6", "conv4", "random_normal"), ("ltfn6", "conv4", "small"),
+                   ("ltfn6", "conv4", "variance_scaling")]
 
 def _jupyter_dirs():
     """Jupyter, IPython and matplotlib write their files under the test's own temporary folder."""
@@ -46,18 +50,6 @@ def _jupyter_dirs():
 def code_cells(path):
     with open(path, encoding="utf-8") as f:
         return [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
-
-
-def network_calls(source):
-    """The NETWORK_CALLS a cell's code makes, by the called name (`tf.nn.conv2d(...)` -> conv2d)."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in NETWORK_CALLS:
-                found.append(name)
-    return found
 
 
 def source_of(cell):
@@ -82,16 +74,168 @@ class NotebooksTest(absltest.TestCase):
                 self.assertEqual((cell["outputs"], cell["execution_count"]), ([], None),
                                  "{}: code cell {} was committed with its outputs; clear them".format(path, i + 1))
 
-    def test_no_network_code_in_cells(self):
-        for path in NOTEBOOKS:
-            for i, cell in enumerate(code_cells(path)):
-                self.assertEqual(network_calls(source_of(cell)), [],
-                                 "{}: code cell {} builds network code; import it from graphs/".format(path, i + 1))
 
-    def test_the_checker_sees_network_code(self):
-        self.assertEqual(network_calls("w = tf.compat.v1.get_variable('w', [3])\ny = tf.nn.conv2d(x, w, 1, 'SAME')\n"
-                                       "z = matmul(a, b)\nkit.Run('conv4')"),
-                         ["get_variable", "conv2d", "matmul"])
+
+def tagged(path, tag):
+    return [source_of(c) for c in code_cells(path) if tag in c.get("metadata", {}).get("tags", [])]
+
+
+def hand_built_reports(path, nb=None):
+    """Runs a notebook's `graph` cells, then its `check` cells, in this process (no kernel, no MNIST:
+    a made-up batch), and returns the sameness report of each check. With nb (an exercise form), its
+    cells are run instead, and a cell the learner has not written yet stops as it would in a kernel."""
+    import tensorflow as tf
+
+    from labs import sameness
+
+    tf.compat.v1.disable_eager_execution()
+    rng = np.random.default_rng(0)
+    batch = (rng.random((20, 784), np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 20)])
+    reports = []
+    kit = types.SimpleNamespace(
+        show=lambda *tensors: None, setting=lambda full, quick: quick, QUICK=True,
+        check=lambda graph, net, init=None, learning_rate=None: reports.append(
+            sameness.compare(graph, net, init, learning_rate, batch=batch)))
+    namespace = {"kit": kit, "tf": tf}  # (the notebooks import it in a cell of their own)
+    cells = code_cells(path) if nb is None else [c for c in nb.cells if c.cell_type == "code"]
+    for tag in ("graph", "check"):
+        for cell in cells:
+            if tag in cell.get("metadata", {}).get("tags", []):
+                try:
+                    exec(compile(source_of(cell), path, "exec"), namespace)
+                except (NotImplementedError, NameError):
+                    if nb is None:
+                        raise
+    return reports
+
+
+class HandBuiltTest(absltest.TestCase):
+    """The graphs the lessons write cell by cell are graphs/'s (labs/sameness): the guarantee that lessons
+    and programs cannot drift apart."""
+
+    def test_every_hand_built_graph_is_the_one_graphs_builds(self):
+        checked = []
+        for path in NOTEBOOKS:
+            reports = hand_built_reports(path)
+            self.assertGreaterEqual(len(reports), len(tagged(path, "check")), path)  # a cell may check several
+            for report in reports:
+                self.assertTrue(report.same, "{}: {}".format(os.path.basename(path), report))
+                checked.append((os.path.basename(path).split("_")[0], report.net, report.init))
+        # LTFN 1's single layer, LTFN 3's deeper net, LTFN 5's ConvNet, LTFN 6's three initializations.
+        self.assertEqual(sorted(set(checked)), sorted(set(EXPECTED_GRAPHS)), checked)
+
+    def test_a_drift_in_graphs_fails(self):
+        # graphs/ renames a variable (as a careless edit would): LTFN 1's hand-built graph is no longer it.
+        from graphs import layers
+        original = layers._variables
+
+        def renamed(scope, weights_shape, init, kind):
+            w, b = original(scope + "_renamed", weights_shape, init, kind)
+            return w, b
+
+        with mock.patch.object(layers, "_variables", renamed):
+            report, = hand_built_reports(lessons.find_notebook(ROOT, "ltfn1"))
+        self.assertFalse(report.same)
+        self.assertIn("graphs/ has the variable `layer1/layer1_renamed_weights` [784, 10], yours has none",
+                      str(report))
+
+
+def ltfn1_of(paths):
+    path, = [p for p in paths if os.path.basename(p).startswith("ltfn1")]
+    return path
+
+
+class ProgressTest(absltest.TestCase):
+    """kit.progress, the training cells' bar: Kernel -> Interrupt (SIGINT to the kernel) ends the loop after
+    the running step, without a traceback, and leaves Python's own Ctrl-C handling as it was."""
+
+    def test_an_interrupt_stops_after_the_running_step(self):
+        import signal
+
+        from lessons import kit
+        before = signal.getsignal(signal.SIGINT)
+        done = []
+        with mock.patch("sys.stdout", new_callable=io.StringIO) as printed:
+            for step in kit.progress(100, 10, start=5):
+                if step == 8:
+                    os.kill(os.getpid(), signal.SIGINT)  # arrives inside the step, as during session.run
+                done.append(step)
+        self.assertEqual(done, [5, 6, 7, 8])
+        self.assertIn("Stopped by Kernel -> Interrupt after 4 of 95 steps", printed.getvalue())
+        self.assertIn("4 steps of 10 images in", printed.getvalue())
+        self.assertIs(signal.getsignal(signal.SIGINT), before)
+
+    def test_a_loop_that_ends_restores_the_handler(self):
+        import signal
+
+        from lessons import kit
+        before = signal.getsignal(signal.SIGINT)
+        with mock.patch("sys.stdout", new_callable=io.StringIO) as printed:
+            self.assertEqual(list(kit.progress(3, 100)), [0, 1, 2])
+        self.assertIn("3 steps of 100 images in", printed.getvalue())
+        self.assertIs(signal.getsignal(signal.SIGINT), before)
+
+
+class ExercisesTest(absltest.TestCase):
+    """The exercise forms (programs/exercises.py): made from the worked notebooks, graded by the check."""
+
+    def forms(self):
+        import nbformat
+        folder = self.create_tempdir().full_path
+        paths = exercises.write_all(NOTEBOOKS, folder, log=lambda line: None)
+        return {os.path.basename(p).split("_")[0]: nbformat.read(p, as_version=4) for p in paths}
+
+    def test_every_hand_built_graph_has_its_exercise_form(self):
+        forms = self.forms()
+        self.assertEqual(sorted(forms), sorted(set(lesson for lesson, _, _ in EXPECTED_GRAPHS)))
+        for lesson, form in forms.items():
+            worked = lessons.find_notebook(ROOT, lesson)
+            with open(worked, encoding="utf-8") as f:
+                markers = f.read().count(exercises.BEGIN)
+            text = "\n".join(c.source for c in form.cells)
+            self.assertNotIn("SOLUTION", text, lesson)
+            self.assertEqual(text.count("raise NotImplementedError"), markers, lesson)
+            self.assertTrue(form.cells[1].source.startswith("**Exercise form.**"), lesson)
+            for cell in form.cells:
+                if cell.cell_type == "code":
+                    compile(cell.source, lesson, "exec")  # what is left still parses
+
+    def test_the_check_says_what_is_still_missing(self):
+        forms = self.forms()
+        for lesson in ("ltfn1", "ltfn3", "ltfn5"):
+            report, = hand_built_reports(lessons.find_notebook(ROOT, lesson), forms[lesson])
+            self.assertFalse(report.same, lesson)
+        report, = hand_built_reports(lessons.find_notebook(ROOT, "ltfn1"), forms["ltfn1"])
+        said = str(report)
+        self.assertIn("graphs/ has the variable `layer1/layer1_weights` [784, 10], yours has none", said)
+        self.assertIn('there is no `cost` (the cost): give it name="cost"', said)
+        # LTFN 6 leaves only He + Xavier to write: the other two networks are checked (and right), the
+        # third is said to be missing.
+        with mock.patch("sys.stdout", new_callable=io.StringIO) as printed:
+            reports = hand_built_reports(lessons.find_notebook(ROOT, "ltfn6"), forms["ltfn6"])
+        self.assertEqual([(r.init, r.same) for r in reports], [("random_normal", True), ("small", True)])
+        self.assertIn("INITIALIZERS has no 'variance_scaling' yet", printed.getvalue())
+
+    def test_a_form_the_learner_edited_is_kept(self):
+        import nbformat
+        folder = self.create_tempdir().full_path
+        said = []
+        path = ltfn1_of(exercises.write_all(NOTEBOOKS, folder, said.append))
+        exercises.write_all(NOTEBOOKS, folder, said.append)  # unedited: written again, nothing to say
+        self.assertEqual(said, [])
+        nb = nbformat.read(path, as_version=4)
+        nb.cells[2].source += "\n# my note"
+        nbformat.write(nb, path)
+        exercises.write_all(NOTEBOOKS, folder, said.append)
+        self.assertEqual(said, ["Kept your {} (you edited it; delete it to get a fresh copy)".format(path)])
+        self.assertIn("# my note", nbformat.read(path, as_version=4).cells[2].source)
+
+    def test_broken_markers_are_refused(self):
+        with self.assertRaisesRegex(exercises.MarkerError, "ltfn9, cell 3: ### BEGIN SOLUTION without"):
+            exercises.strip("x = 1\n    ### BEGIN SOLUTION\ny = 2", "ltfn9, cell 3")
+        self.assertEqual(exercises.strip("a\n  ### BEGIN SOLUTION\n  b\n  ### END SOLUTION\nc"),
+                         ("a\n  # YOUR CODE HERE\n  raise NotImplementedError(\"write the lines this cell is "
+                          "missing, then run it again\")\nc", 1))
 
 
 class ExecuteTest(absltest.TestCase):
@@ -107,7 +251,33 @@ class ExecuteTest(absltest.TestCase):
         nb, error = lessons.execute(path, quick=True, timeout=600, root=ROOT)
         if error:
             self.fail(str(error))
+        # Each check cell, run in the kernel on MNIST, found the learner's graph to be graphs/'s.
+        for cell in nb.cells:
+            if "check" in cell.metadata.get("tags", []):
+                said = "".join(o.get("text", "") for o in cell.outputs)
+                self.assertTrue(said.startswith("Your graph is the one graphs/model.build_graph"), said)
         return nb
+
+    def test_ltfn1_exercise_form_in_a_kernel(self):
+        # As a learner opens it: the cells to write stop with NotImplementedError, and the check cell,
+        # run on MNIST in the kernel, says what is missing.
+        import nbclient
+        import nbformat
+        folder = self.create_tempdir().full_path
+        path = ltfn1_of(exercises.write_all(NOTEBOOKS, folder, log=lambda line: None))
+        nb = nbformat.read(path, as_version=4)
+        check = next(i for i, c in enumerate(nb.cells) if "check" in c.metadata.get("tags", []))
+        nb.cells = nb.cells[:check + 1]
+        client = nbclient.NotebookClient(nb, timeout=600, kernel_name=lessons.KERNEL, allow_errors=True,
+                                         resources={"metadata": {"path": folder}})
+        with client.setup_kernel(env=lessons.kernel_env(ROOT, quick=True)):
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+        stopped = [c for c in nb.cells if c.cell_type == "code" and any(o.get("ename") for o in c.outputs)]
+        self.assertTrue(stopped and all("exercise" in c.metadata["tags"] for c in stopped[:1]))
+        said = "".join(o.get("text", "") for o in nb.cells[check].outputs)
+        self.assertTrue(said.startswith("Your graph differs from graphs/model.build_graph('linear'"), said)
+        self.assertIn("yours has none of that name", said)
 
     def test_ltfn1(self):
         nb = self._execute("ltfn1")
@@ -115,9 +285,24 @@ class ExecuteTest(absltest.TestCase):
         outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
         self.assertTrue(any("image/svg+xml" in o.get("data", {}) for o in outputs))
         self.assertTrue(any("Cost:" in o.get("text", "") for o in outputs))
+        # Every picture is shown: MNIST's first ten, watch it learn four times, the ten templates and what
+        # training added to them (a plt.show() after pictures/ switched matplotlib to Agg showed only two).
+        self.assertEqual(sum("image/png" in o.get("data", {}) for o in outputs), 7)
+
+    def _widget_pictures(self, nb):
+        """The titles of the widgets' stand-ins in the page --render writes (labs/display): a picture of
+        each widget's first state and the note that the live one needs //:lessons."""
+        page = lessons.to_html(nb, "page")
+        self.assertNotIn('type="application/vnd.jupyter.widget-view+json"', page)  # no widget state stored
+        self.assertEqual(page.count("open the lesson with <code>bazel run //:lessons</code>"), page.count('"ltfn-static"'))
+        return re.findall(r'<div class="ltfn-static"><p><b>([^<]+)</b>', page)
 
     def test_ltfn2(self):
-        self._execute("ltfn2")
+        nb = self._execute("ltfn2")
+        pictures = self._widget_pictures(nb)
+        self.assertIn("The session.run explorer", pictures)
+        self.assertIn("Predict, then check", pictures)
+        self.assertIn("The //:deps report", pictures)
 
     def test_ltfn3(self):
         self._execute("ltfn3")
@@ -129,7 +314,8 @@ class ExecuteTest(absltest.TestCase):
         self._execute("ltfn5")
 
     def test_ltfn6(self):
-        self._execute("ltfn6")
+        nb = self._execute("ltfn6")
+        self.assertEqual(self._widget_pictures(nb), ["The initialization microscope"])
 
     def test_a_broken_cell_names_the_notebook_cell_and_error(self):
         import nbformat
@@ -177,6 +363,11 @@ class ProgramTest(absltest.TestCase):
         self.assertIn("data:image/png;base64", page)  # the grids, drawn
         with open(os.path.join(folder, "pages", "index.html"), encoding="utf-8") as f:
             self.assertIn('href="ltfn4_convolutions.html"', f.read())
+        # How long each code cell took, one line each as it finishes: how the full setting is timed.
+        timed = re.findall(r"^  cell +(\d+): +[\d.]+ s  (.*)$", done.stdout, re.M)
+        self.assertEqual(len(timed), len(code_cells(lessons.find_notebook(ROOT, "ltfn4"))), done.stdout)
+        self.assertIn(("5", 'kit.convolution_example("valid", SEED);'), timed)
+        self.assertRegex(done.stdout, r"longest: cell \d+ \([\d.]+ s\)")
 
     def test_mistakes_are_one_line(self):
         folder = self.create_tempdir().full_path
@@ -185,6 +376,7 @@ class ProgramTest(absltest.TestCase):
         for args, words in ((["ltfn7"], "no lesson named ltfn7"),
                             (["--render=file/pages"], "--render"),
                             (["--quick"], "--quick goes with --render"),
+                            (["--exercises", "--render=x"], "--exercises opens the exercise forms"),
                             (["--render=x", "--no-browser"], "unexpected arguments with --render"),
                             (["--port=70000"], "is not a port number"),
                             (["--bogus=1"], "--bogus is neither a flag of //:lessons nor one of JupyterLab's"),
@@ -196,24 +388,32 @@ class ProgramTest(absltest.TestCase):
             self.assertTrue(lines[0].startswith("error: ") and words in lines[0], (args, lines))
 
     def test_serves_the_lessons_on_localhost(self):
-        # The port is picked here and released before Jupyter binds it: another process can take it in
-        # between. A server that stops because its port was taken is started again on another one.
+        # --port=0: the program picks a free port and prints it in the URL. It is released before
+        # Jupyter binds it, so another process can take it in between: then the server is started again.
         for _ in range(3):
             contents, said = self._serve_and_list()
             if contents is not None:
                 break
-            self.assertRegex(said, "in use|no available port", "the server stopped; it said:\n" + said)
+            self.assertRegex(said, "in use|no available port|not available", "the server stopped; it said:\n" + said)
         self.assertIsNotNone(contents, "three ports in a row were taken:\n" + said)
-        # lessons/ is the server's root: its six notebooks are what it lists.
-        names = sorted(item["name"] for item in contents["content"] if item["name"].endswith(".ipynb"))
+        # lessons/ is the server's root, and the notebooks are all a learner sees there: no kit.py,
+        # __init__.py or BUILD (hidden: --ContentsManager.hide_globs).
+        names = sorted(item["name"] for item in contents["content"])
         self.assertEqual(names, [os.path.basename(p) for p in NOTEBOOKS])
+
+    def test_the_news_prompt_is_switched_off(self):
+        # JupyterLab asks "Would you like to get notified about official Jupyter news?" unless fetchNews
+        # is decided; the lessons decide it in the app settings folder they pass to JupyterLab.
+        folder = lessons.lab_settings_dir()
+        with open(os.path.join(folder, "overrides.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+        self.assertEqual(settings["@jupyterlab/apputils-extension:notification"]["fetchNews"], "false")
+        argv = lessons.lab_argv(ROOT, lessons.parse(["--port=0"])[0], [], "token")
+        self.assertIn("--LabApp.app_settings_dir=" + folder, argv)
 
     def _serve_and_list(self):
         """(the listing of the server's root, None if the server stopped; what it said on stderr)."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        argv, env = testing.python_command("programs/lessons.py", ["--no-browser", "--port={}".format(port)])
+        argv, env = testing.python_command("programs/lessons.py", ["--no-browser", "--port=0"])
         with tempfile.TemporaryFile("w+") as stderr:
             server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
             try:
@@ -221,7 +421,8 @@ class ProgramTest(absltest.TestCase):
                 if server.poll() is not None and not lines[1]:
                     return None, _read(stderr)  # refused before starting Jupyter
                 url = lines[1].split()[1]
-                self.assertTrue(url.startswith("http://127.0.0.1:{}/lab?token=".format(port)), lines)
+                self.assertRegex(url, r"^http://127\.0\.0\.1:[1-9][0-9]*/lab\?token=", lines)
+                port = int(url.split(":")[2].split("/")[0])
                 token = url.split("token=")[1]
                 # Generous, as tensorboard_test's: a loaded machine can take minutes to start Jupyter; the
                 # loop ends as soon as it answers, the deadline only stops waiting for a server that never does.

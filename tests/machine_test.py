@@ -1,7 +1,7 @@
 """machine/: what this machine can do. Sessions ask for no GPU where there is no GPU driver
-(sessions.py, also the one ConfigProto builder); TensorFlow is imported without its start-up notes about a missing GPU, and nothing
-else it says is hidden (quiet.py); a file is replaced whole or not at all (files.py); one line says
-what an exception is about (errors.py).
+(sessions.py, also the one ConfigProto builder); TensorFlow is imported without its start-up notes that
+are not about the run, nothing else it says is hidden, even when the import kills the process (quiet.py); a
+file is replaced whole or not at all (files.py); one line says what an exception is about (errors.py).
 """
 
 import os

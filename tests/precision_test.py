@@ -1,12 +1,15 @@
-"""--precision (issue 15): the session config, the CPU check, the unchanged graph, run.py end to end.
+"""--precision (issue 15): the session config, the CPU check, the unchanged graph, run.py end to end,
+and, on a CPU with native bfloat16, the bfloat16 arithmetic itself.
 
 A CPU is simulated with an injected flag reader (in process) or a fake /proc/cpuinfo handed to run.py's
-interpreter by testing.run_on_cpu, so every test runs on any CPU; no environment variable reaches the check.
+interpreter by testing.run_on_cpu, so those tests run on any CPU; no environment variable reaches the check.
+ArithmeticTest reads the real /proc/cpuinfo: a simulated CPU cannot make TensorFlow compute in bfloat16.
 """
 
 import json
 import os
 import subprocess
+import unittest
 
 import numpy as np
 import tensorflow as tf
@@ -79,6 +82,30 @@ class ConfigTest(tf.test.TestCase):
         self.assertEqual(result.stdout.split(), sorted(precision.cpu_flags("/proc/cpuinfo")))
 
 
+def first_step(config, data, batch_size=20):
+    """conv4 (seed 0) and one traced training step in a session with `config`: (the session's GraphDef
+    after it, the step's cost, {node name: dtype} of what ran, the graph as the executor ran it)."""
+    graph, nodes, init_op = model.build_graph("conv4", "variance_scaling", 0.001, seed=0)
+    graph.finalize()
+    images, labels = trainer.Batches(data.train, batch_size, model.NETS["conv4"].INPUT_SHAPE)(0)
+    options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE, output_partition_graphs=True)
+    metadata = tf.compat.v1.RunMetadata()
+    with tf.compat.v1.Session(graph=graph, config=config) as session:
+        session.run(init_op)
+        cost, _ = session.run([nodes.cost, nodes.optimizer], {nodes.input: images, nodes.labels: labels},
+                              options=options, run_metadata=metadata)
+        built = session.graph.as_graph_def().SerializeToString(deterministic=True)
+    ran = {node.node_name for device in metadata.step_stats.dev_stats for node in device.node_stats}
+    dtypes = {}
+    for partition in metadata.partition_graphs:
+        for node in partition.node:
+            for attr in ("DstT", "T"):  # a Cast's output type, else the op's element type
+                if attr in node.attr and node.attr[attr].type:
+                    dtypes[node.name] = (node.op, tf.dtypes.as_dtype(node.attr[attr].type).name)
+                    break
+    return built, cost, {name: dtypes[name] for name in ran if name in dtypes}
+
+
 class SameGraphTest(tf.test.TestCase):
     """The rewrite works on Grappler's copy: the graph the learner built is the same in both precisions."""
 
@@ -87,27 +114,52 @@ class SameGraphTest(tf.test.TestCase):
         super().setUpClass()
         cls.data = loader.load_mnist()
 
-    def first_steps(self, config):
-        """(the session's GraphDef after two training steps, the cost at step 0 and after) for conv4, seed 0."""
-        graph, nodes, init_op = model.build_graph("conv4", "variance_scaling", 0.001, seed=0)
-        graph.finalize()
-        batches = trainer.Batches(self.data.train, 20, model.NETS["conv4"].INPUT_SHAPE)
-        costs = []
-        with tf.compat.v1.Session(graph=graph, config=config) as session:
-            session.run(init_op)
-            for step in range(2):
-                images, labels = batches(step)
-                cost, _ = session.run([nodes.cost, nodes.optimizer], {nodes.input: images, nodes.labels: labels})
-                costs.append(cost)
-            return session.graph.as_graph_def().SerializeToString(deterministic=True), costs
-
-    def test_graph_is_byte_identical_and_the_initial_cost_the_same(self):
-        graph32, costs32 = self.first_steps(precision.session_config("float32"))
-        graph16, costs16 = self.first_steps(precision.session_config("bfloat16", WITH_BF16))
+    def test_graph_is_byte_identical(self):
+        # The rewrite is switched on here whatever the CPU (a simulated one with bfloat16): what it must
+        # leave alone is the graph the learner built, names, float32 variables and all.
+        graph32, _, _ = first_step(precision.session_config("float32"), self.data)
+        graph16, cost16, _ = first_step(precision.session_config("bfloat16", WITH_BF16), self.data)
         self.assertEqual(graph32, graph16)
-        # Same seed, same float32 weights: the first cost agrees to bfloat16's precision (8 bits, ~0.4 %).
-        self.assertAllClose(costs16[0], costs32[0], rtol=1e-2)
-        self.assertTrue(np.isfinite(costs16).all(), costs16)
+        self.assertTrue(np.isfinite(cost16), cost16)
+
+
+NATIVE = bool(set(precision.NATIVE_BFLOAT16) & precision.cpu_flags("/proc/cpuinfo"))
+
+
+@unittest.skipUnless(NATIVE, "this CPU has neither avx512_bf16 nor amx_bf16 in /proc/cpuinfo, so TensorFlow runs no "
+                     "bfloat16 arithmetic here (the rewrite does nothing on AVX2 and only emulates bfloat16 on "
+                     "AVX-512F): there is no bfloat16 step to look at. ConfigTest and RunTest check the refusal")
+class ArithmeticTest(tf.test.TestCase):
+    """On a CPU with native bfloat16 (the real one, not a simulated one): the step computes in bfloat16."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        data = loader.load_mnist()
+        _, cls.cost32, cls.ran32 = first_step(precision.session_config("float32"), data)
+        _, cls.cost16, cls.ran16 = first_step(precision.session_config("bfloat16"), data)
+
+    def test_the_step_casts_to_bfloat16_and_convolves_in_it(self):
+        casts = [name for name, (op, dtype) in self.ran16.items() if op == "Cast" and dtype == "bfloat16"]
+        # The rewrite casts the input and each layer's float32 weights and bias to bfloat16 ...
+        self.assertIn("input-0-CastToBf16-0-AutoMixedPrecision", casts)
+        self.assertTrue(any(name.startswith("layer1/Conv2D/ReadVariableOp-0-CastToBf16") for name in casts), casts)
+        # ... and every convolution, forward and both gradients, runs a bfloat16 kernel.
+        convolutions = {name: dtype for name, (op, dtype) in self.ran16.items() if "Conv2D" in op}
+        self.assertLen(convolutions, 4 + 4 + 3, convolutions)  # layer1's input gradient never runs
+        self.assertEqual(set(convolutions.values()), {"bfloat16"}, convolutions)
+        self.assertEqual(self.ran16["layer1/layer1_out"][1], "bfloat16")
+        # The update stays float32: the variables are float32 and so are their gradients when applied.
+        updates = {dtype for op, dtype in self.ran16.values() if op == "ResourceApplyGradientDescent"}
+        self.assertEqual(updates, {"float32"})
+
+    def test_float32_runs_no_bfloat16_at_all(self):
+        self.assertNotIn("bfloat16", {dtype for _, dtype in self.ran32.values()}, self.ran32)
+
+    def test_first_cost_differs_in_the_last_digits_and_agrees_to_bfloat16_precision(self):
+        # Same seed, same float32 weights, same batch: only the arithmetic differs.
+        self.assertNotEqual(self.cost16, self.cost32)
+        self.assertAllClose(self.cost16, self.cost32, rtol=1e-2)
 
 
 def _run(args, cpuinfo):

@@ -12,7 +12,10 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from data import loader
+from graphs import model
 from session import interrupts
+from session import trainer
 from tests import testing
 
 
@@ -147,6 +150,31 @@ class DivergenceTest(tf.test.TestCase):
                                         r"try a smaller --learning_rate")
         self.assertNotIn("Traceback", result.stderr)
         self.assertTrue([f for f in os.listdir(logdir) if f.startswith("events.out.tfevents")])
+
+    def test_a_diverged_run_leaves_as_its_newest_checkpoint_the_last_sound_state(self):
+        # LTFN 3's fc3 at a learning rate of 1000, saving every step: the cost is NaN a few steps in.
+        logdir = self.create_tempdir().full_path
+        folder = os.path.join(logdir, "checkpoints")
+        result = _run(["--net=fc3", "--learning_rate=1000", "--save_every=1", "--steps=40", "--logdir=" + logdir])
+        self.assertEqual(result.returncode, 1, result.stderr)
+        said = re.search(r"error: cost became nan at step (\d+): training diverged; .*; the newest checkpoint, "
+                         r"step (\d+) in (\S+), is the last sound one \(a rerun resumes from it\)$", result.stderr)
+        self.assertIsNotNone(said, result.stderr)
+        diverged, newest = int(said.group(1)), int(said.group(2))
+        self.assertEqual(said.group(3), folder)
+        self.assertEqual(newest, diverged - 1)
+        with open(os.path.join(folder, "checkpoint")) as f:
+            self.assertIn('model_checkpoint_path: "model.ckpt-{}"'.format(newest), f.read())
+        # That state is sound: finite weights, and a finite cost on the batch its next step trains on.
+        graph, nodes, _ = model.build_graph("fc3", "random_normal", 1000.0)
+        with graph.as_default():
+            saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session(graph=graph) as session:
+            saver.restore(session, os.path.join(folder, "model.ckpt-{}".format(newest)))
+            weights = session.run(graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES))
+            self.assertTrue(all(np.isfinite(w).all() for w in weights))
+            images, labels = trainer.Batches(loader.load_mnist().train, 100, (784,))(newest)
+            self.assertTrue(np.isfinite(session.run(nodes.cost, {nodes.input: images, nodes.labels: labels})))
 
     def test_check_numerics_names_the_node(self):
         result = _run(["--net=fc3", "--steps=50", "--learning_rate=1e38", "--check_numerics",

@@ -44,7 +44,12 @@ _INTO_LOG = "import subprocess, sys; log = open(sys.argv[1], 'ab'); sys.exit(sub
 def _run(rctx, python, what, args, timeout):
     """Runs args quietly; on failure, fails with the log's path and its last lines."""
     log = rctx.path(LOG)
-    result = rctx.execute([python, "-c", _INTO_LOG, str(log)] + args, timeout = timeout, quiet = True)
+    result = rctx.execute(
+        [python, "-c", _INTO_LOG, str(log)] + args,
+        timeout = timeout,
+        quiet = True,
+        environment = {"PYTHONUNBUFFERED": "1"},  # pip's lines in the log in the order it said them
+    )
     if result.return_code != 0:
         said = rctx.read(log).strip().split("\n") if log.exists else []
         fail("{} failed (exit {}); its whole output is in {}\nIts last lines:\n{}{}".format(
