@@ -239,7 +239,7 @@ class EndToEndTest(tf.test.TestCase):
         self.assertLen([n for n in names if n.startswith("events.out.tfevents.")], 1, names)
         self.assertEqual([n for n in names if not n.startswith("events.out.tfevents.")], [
             "activations.npz", "activations.png", "checkpoints", "confusion.png", "mistakes.png", "pictures.npz",
-            "weights.png"])
+            "run.lock", "weights.png"])  # run.lock: one run per --logdir
         self.assertContainsSubset(["checkpoint", "model.ckpt-3.data-00000-of-00001", "model.ckpt-3.index",
                                    "model.ckpt-3.meta", "run.json"], os.listdir(os.path.join(logdir, "checkpoints")))
         for title, name in (("Mistakes, most confident first", "mistakes.png"), ("Confusion matrix", "confusion.png"),
