@@ -10,8 +10,10 @@ import subprocess
 import sys
 import tempfile
 
+from google.protobuf import text_format
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.training import checkpoint_state_pb2
 
 from machine import files
 from session import checkpoints
@@ -95,6 +97,7 @@ class FolderTest(tf.test.TestCase):
         self.assertEqual(self._snapshot(), before)
         if offers is None:
             self.assertIn("delete {} to start over".format(self.dir), message)
+            self.assertNotIn("point the index", message)  # no remedy that would not resume
             return
         self.assertIn("to resume from step {}, the newest complete checkpoint".format(offers), message)
         remedy = message.split("point the index at it: ")[1].split("; or delete")[0]
@@ -334,6 +337,97 @@ class FolderTest(tf.test.TestCase):
         with open(path) as f:
             self.assertEqual(f.read(), "second\n")
         self.assertEqual(os.listdir(self.dir), ["run.json"])
+
+    def test_index_lists_the_two_kept_checkpoints_once_each(self):
+        model = Model(self.dir)
+        try:
+            for step in (1, 2, 3, 3):  # the last step saved again (a resumed run that trains no further)
+                model.saved.save(model.session, step)
+        finally:
+            model.close()
+        self.assertEqual(self._index(), ("model.ckpt-3", ["model.ckpt-3"]))
+        self._saved(steps=(4, 5))
+        self.assertEqual(self._index(), ("model.ckpt-5", ["model.ckpt-4", "model.ckpt-5"]))
+
+    def _index(self):
+        state = checkpoint_state_pb2.CheckpointState()
+        with open(self._path("checkpoint")) as f:
+            text_format.Parse(f.read(), state)
+        return state.model_checkpoint_path, list(state.all_model_checkpoint_paths)
+
+    def test_run_json_is_written_once_indented(self):
+        model = Model(self.dir)
+        try:
+            model.saved.save(model.session, 1)
+            first = os.stat(self._path("run.json")).st_ino
+            model.saved.save(model.session, 2)
+            # written atomically (a new file replaces it), so a rewrite would show as another inode
+            self.assertEqual(os.stat(self._path("run.json")).st_ino, first)
+        finally:
+            model.close()
+        with open(self._path("run.json")) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "{")
+        self.assertIn(' "net": "linear",', lines)
+        self.assertIn(' "seed": 0,', lines)
+
+    def test_an_old_checkpoint_that_resists_deletion_is_left_and_the_save_goes_on(self):
+        self._saved(steps=(1,))
+        os.makedirs(self._path("model.ckpt-0.meta"))  # a name os.remove cannot delete
+        self._saved(steps=(2, 3))
+        self.assertEqual(self._restore(), (3, 3))
+        self.assertTrue(os.path.isdir(self._path("model.ckpt-0.meta")))
+        self.assertFalse(os.path.exists(self._path("model.ckpt-1.index")))
+
+    def test_listing_of_checkpoint_files_without_an_index_ends_in_dots_past_four(self):
+        self._saved()
+        os.remove(self._path("checkpoint"))
+        os.remove(self._path("model.ckpt-2.meta"))  # five files left
+        self._refused(r"holds checkpoint files \(model.ckpt-1.data-00000-of-00001, model.ckpt-1.index, "
+                      r"model.ckpt-1.meta, model.ckpt-2.data-00000-of-00001, \.\.\.\) but no", offers=2)
+        os.remove(self._path("checkpoint"))  # the remedy _refused ran wrote it
+        os.remove(self._path("model.ckpt-1.meta"))  # four: all named
+        self._refused(r"holds checkpoint files \(model.ckpt-1.data-00000-of-00001, model.ckpt-1.index, "
+                      r"model.ckpt-2.data-00000-of-00001, model.ckpt-2.index\) but no", offers=2)
+
+    def test_only_an_interrupted_run_json_starts_at_zero(self):
+        # Stopped while writing run.json, before the first checkpoint: nothing to resume, nothing to refuse.
+        with open(self._path("run.json.tmp77"), "w") as f:
+            f.write("partial")
+        self.assertEqual(self._restore(), (0, 0))
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_a_leftover_that_resists_deletion_is_left_and_the_run_resumes(self):
+        self._saved()
+        os.makedirs(self._path("model.ckpt-3_temp/inner"))  # a directory inside: os.remove refuses it
+        with open(self._path("checkpoint.tmp1"), "w") as f:
+            f.write("partial")
+        self.assertEqual(self._restore(), (2, 2))
+        self.assertTrue(os.path.isdir(self._path("model.ckpt-3_temp/inner")))
+        self.assertFalse(os.path.exists(self._path("checkpoint.tmp1")))
+
+    def test_the_new_value_flag_is_offered_only_when_it_resumes(self):
+        self._saved()
+        settings = dict(SETTINGS, precision="float32")
+        with open(self._path("run.json"), "w") as f:
+            json.dump(settings, f)
+
+        def refusal(**changed):
+            model = Model(self.dir, dict(settings, **changed))
+            model.saved.may_change = {"precision": ("--allow_precision_change", False)}
+            try:
+                with self.assertRaises(checkpoints.CheckpointError) as caught:
+                    model.saved.restore(model.session)
+            finally:
+                model.close()
+            return str(caught.exception)
+
+        self.assertIn("--precision=float32 (now float16); run with those flags to resume (or add "
+                      "--allow_precision_change to resume under the new value), or choose", refusal(precision="float16"))
+        both = refusal(precision="float16", seed=7)
+        self.assertIn("--precision=float32 (now float16), --seed=0 (now 7); run with those flags to resume, or "
+                      "choose", both)
+        self.assertNotIn("--allow_precision_change", both)
 
     def test_full_disk_keeps_the_previous_checkpoint(self):
         disk = tempfile.mkdtemp()
