@@ -46,14 +46,14 @@ Pitfall = collections.namedtuple("Pitfall", ["name", "summary", "rule", "run"])
 SEED = 0
 
 
-def _graph():
+def new_graph():
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(SEED)
     return graph
 
 
-def _session(graph):
+def new_session(graph):
     # Grappler's rewrites off (deps.session_config), so every node runs under its own name.
     return tf.compat.v1.Session(graph=graph, config=deps.session_config())
 
@@ -103,7 +103,7 @@ def _watch_ops(ops, what=None):
     return watch
 
 
-def _checksum(session, variables):
+def checksum(session, variables):
     """SHA-256 of every variable's bytes: equal only if every weight is bit-identical."""
     digest = hashlib.sha256()
     for value in session.run(variables):
@@ -169,7 +169,7 @@ def _bn_net(input, training):
 
 
 def _update_ops_side(code, data):
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         input, labels = model.placeholders((28, 28, 1))
         training = tf.compat.v1.placeholder_with_default(False, (), name="training")
@@ -179,7 +179,7 @@ def _update_ops_side(code, data):
         update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
         init = tf.compat.v1.global_variables_initializer()
     batches = trainer.Batches(data.train, 50, (28, 28, 1))
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         tracer = _Tracer(session)
         for step in reversed(range(BN_STEPS)):  # counts down: the last step is the traced one
@@ -224,14 +224,14 @@ def _counter(name, dtype=tf.int32):
 
 
 def _assign_side(code, data):
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         input, _ = model.placeholders((784,))
         seen = _counter("images_seen")
         read = code(seen, input)
         init = tf.compat.v1.global_variables_initializer()
     assigns = [op for op in graph.get_operations() if op.type == "AssignAddVariableOp"]
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         tracer = _Tracer(session)
         values = [int(tracer.run(read, {input: data.train.images[i * 100:(i + 1) * 100]})) for i in range(RUNS)]
@@ -261,13 +261,13 @@ def control_dependencies_alias_right(x):
 
 def _alias_side(code, data):
     del data  # no data needed
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         x = _counter("x", tf.float32)
         y = code(x)
         init = tf.compat.v1.global_variables_initializer()
     assigns = [op for op in graph.get_operations() if op.type == "AssignAddVariableOp"]
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         tracer = _Tracer(session)
         values = [float(tracer.run(y)) for _ in range(RUNS)]
@@ -295,7 +295,7 @@ def summary_not_fetched_right(session, writer, model, summary, feed, step):
 
 
 def _summary_side(code, data):
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         nodes = model.build("linear", "random_normal", posts.settings("linear", "random_normal").learning_rate)
         summary = tf.compat.v1.summary.scalar(SUMMARY_TAG, nodes.cost)
@@ -303,7 +303,7 @@ def _summary_side(code, data):
     batches = trainer.Batches(data.train, 100, (784,))
     with tempfile.TemporaryDirectory() as logdir:
         writer = tf.compat.v1.summary.FileWriter(logdir)
-        with _session(graph) as session:
+        with new_session(graph) as session:
             session.run(init)
             tracer = _Tracer(session)
             for step in range(RUNS):
@@ -336,7 +336,7 @@ def feed_any_tensor_right(session, model, layer1_output, images, kept):
 
 
 def run_feed_any_tensor(data):
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         nodes = model.build("fc3", "random_normal", posts.settings("fc3", "random_normal").learning_rate)
         init = tf.compat.v1.global_variables_initializer()
@@ -346,7 +346,7 @@ def run_feed_any_tensor(data):
     test = data.test
     first, second = slice(0, 1000), slice(1000, 2000)
     sides = []
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         trainer.train(session, nodes, trainer.Batches(data.train, 100, (784,)), FC3_STEPS, FC3_STEPS)
         kept, first_logits = session.run([layer1_output, nodes.logits], {nodes.input: test.images[first]})
@@ -377,7 +377,7 @@ def cond_outside_branches_right(pred, counter):
 
 def _cond_side(code, data):
     del data  # no data needed
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         pred = tf.compat.v1.placeholder(tf.bool, (), name="pred")
         counter = _counter("counter")
@@ -385,7 +385,7 @@ def _cond_side(code, data):
         final = counter.read_value()
         init = tf.compat.v1.global_variables_initializer()
     outside = [op for op in graph.get_operations() if op.type == "AssignAddVariableOp"]
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         tracer = _Tracer(session)
         for _ in range(RUNS):
@@ -415,13 +415,13 @@ def graph_grows_in_loop_right(session, model, feed):
 
 
 def _grows_side(code, data, finalize):
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         nodes = model.build("linear", "random_normal", posts.settings("linear", "random_normal").learning_rate)
         init = tf.compat.v1.global_variables_initializer()
     batches = trainer.Batches(data.train, 100, (784,))
     counts, times, error = [len(graph.get_operations())], [], None
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         if finalize:
             graph.finalize()  # from here on, building an op raises at once
@@ -486,22 +486,22 @@ def test_loop_trains_right(session, model, test):
 
 
 def run_test_loop_trains(data):
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         nodes = model.build("linear", "random_normal", posts.settings("linear", "random_normal").learning_rate)
         weights = tf.compat.v1.trainable_variables()
         init = tf.compat.v1.global_variables_initializer()
     updates = [op for op in graph.get_operations() if op.type.startswith("ResourceApply")]
     sides = {}
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         trainer.train(session, nodes, trainer.Batches(data.train, 100, (784,)), LINEAR_STEPS, LINEAR_STEPS)
         # The right loop first: it changes nothing, so the wrong one starts from the same weights.
         for code in (test_loop_trains_right, test_loop_trains_wrong):
-            before = _checksum(session, weights)
+            before = checksum(session, weights)
             tracer = _Tracer(session)
             reported = code(tracer, nodes, data.test)
-            after = _checksum(session, weights)
+            after = checksum(session, weights)
             honest = trainer.evaluate(session, nodes, data.test, 1000, (784,))[1]
             numbers = [
                 ("test accuracy the loop reports (10,000 test images), %", reported),
@@ -532,13 +532,13 @@ def variables_after_init_op_right():
 
 def _init_side(code, data):
     del data  # no data needed
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         init, weights, bias = code()
         uninitialized = tf.compat.v1.report_uninitialized_variables()
         read = bias.read_value()
     initializers = [op for op in graph.get_operations() if op.type == "AssignVariableOp"]
-    with _session(graph) as session:
+    with new_session(graph) as session:
         tracer = _Tracer(session)
         tracer.run(init)
         names = [n.decode() for n in session.run(uninitialized)]
@@ -571,7 +571,7 @@ def dropout_left_on_right(hidden, training):
 
 
 def _dropout_side(code, data):
-    graph = _graph()
+    graph = new_graph()
     with graph.as_default():
         input, labels = model.placeholders((784,))
         training = tf.compat.v1.placeholder_with_default(False, (), name="training")
@@ -582,7 +582,7 @@ def _dropout_side(code, data):
     random = [op for op in graph.get_operations() if op.type == "RandomUniform" and op.name.startswith("dropout/")]
     batches = trainer.Batches(data.train, 100, (784,))
     test = _first(data.test, 2000)
-    with _session(graph) as session:
+    with new_session(graph) as session:
         session.run(init)
         for step in range(DROPOUT_STEPS):
             images, answers = batches(step)

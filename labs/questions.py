@@ -13,7 +13,6 @@ loop that fetches optimizer, which nodes `logits` runs, and `cost` without label
 """
 
 import collections
-import hashlib
 import html
 import inspect
 
@@ -21,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from labs import deps
+from labs import pitfalls
 from graphs import model
 
 SEED = 0
@@ -29,17 +29,6 @@ REPEATS = 20  # runs of a call whose result TensorFlow does not promise (the ord
 Choice = collections.namedtuple("Choice", ["text", "holds"])  # holds(facts) -> bool
 Question = collections.namedtuple("Question", ["name", "post", "prompt", "code", "choices", "run"])
 Outcome = collections.namedtuple("Outcome", ["facts", "evidence", "why"])
-
-
-def _session(graph):
-    return tf.compat.v1.Session(graph=graph, config=deps.session_config())
-
-
-def _graph():
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.compat.v1.set_random_seed(SEED)
-    return graph
 
 
 def _traced(session, fetches, feed=None):
@@ -81,11 +70,11 @@ def identity_right():
 def _run_identity():
     results = {}
     for side, code in (("as written", identity_code), ("with y = tf.identity(x)", identity_right)):
-        graph = _graph()
+        graph = pitfalls.new_graph()
         with graph.as_default():
             x, increment, y = code()
             init = tf.compat.v1.global_variables_initializer()
-        with _session(graph) as session:
+        with pitfalls.new_session(graph) as session:
             session.run(init)
             first, ran, _ = _traced(session, y)
             values = [float(first)] + [float(session.run(y)) for _ in range(2)]
@@ -111,7 +100,7 @@ def assign_and_read_code():
 
 
 def _run_assign_and_read():
-    graph = _graph()
+    graph = pitfalls.new_graph()
     with graph.as_default():
         x, increment = assign_and_read_code()
         init = tf.compat.v1.global_variables_initializer()
@@ -119,7 +108,7 @@ def _run_assign_and_read():
     ordered = (increment.op.name in deps.predict(graph, [read]).runs or
                read.op.name in deps.predict(graph, [increment]).runs)
     seen = collections.Counter()
-    with _session(graph) as session:
+    with pitfalls.new_session(graph) as session:
         for i in range(REPEATS):
             session.run(init)
             if i == 0:
@@ -151,12 +140,12 @@ def summary_code():
 
 
 def _run_summary():
-    graph = _graph()
+    graph = pitfalls.new_graph()
     with graph.as_default():
         optimizer = summary_code()
         summary, = graph.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)
         init = tf.compat.v1.global_variables_initializer()
-    with _session(graph) as session:
+    with pitfalls.new_session(graph) as session:
         session.run(init)
         _, ran, _ = _traced(session, optimizer)
         _, ran_with, _ = _traced(session, [optimizer, summary])
@@ -198,14 +187,14 @@ def update_ops_right(input):
 
 def _update_ops_side(code, batch):
     """(moving_mean's mean after one traced step, whether the UPDATE_OPS ran, how many there are)."""
-    graph = _graph()
+    graph = pitfalls.new_graph()
     with graph.as_default():
         input = tf.compat.v1.placeholder(tf.float32, (None, 4), name="input")
         optimizer = code(input)
         update_ops = graph.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
         moving_mean, = [v for v in tf.compat.v1.global_variables() if "moving_mean" in v.name]
         init = tf.compat.v1.global_variables_initializer()
-    with _session(graph) as session:
+    with pitfalls.new_session(graph) as session:
         session.run(init)
         _, ran, _ = _traced(session, optimizer, {input: batch})
         after = session.run(moving_mean)
@@ -240,11 +229,11 @@ def cond_code():
 
 
 def _run_cond():
-    graph = _graph()
+    graph = pitfalls.new_graph()
     with graph.as_default():
         x, take, increment, result = cond_code()
         init = tf.compat.v1.global_variables_initializer()
-    with _session(graph) as session:
+    with pitfalls.new_session(graph) as session:
         session.run(init)
         value, ran, _ = _traced(session, result, {take: False})
         after = float(session.run(x))
@@ -264,10 +253,7 @@ def test_loop_code(nodes, session, test_images, test_labels):
 
 
 def _checksum(session, graph):
-    digest = hashlib.sha256()
-    for value in session.run(graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)):
-        digest.update(np.ascontiguousarray(value).tobytes())
-    return digest.hexdigest()[:12]
+    return pitfalls.checksum(session, graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES))
 
 
 def _linear(learning_rate=0.5):
@@ -285,7 +271,7 @@ def _test_batch(n=100):
 def _run_test_loop():
     graph, nodes, init = _linear()
     images, labels = _test_batch()
-    with _session(graph) as session:
+    with pitfalls.new_session(graph) as session:
         session.run(init)
         before = _checksum(session, graph)
         values, ran, _ = _traced(session, [nodes.cost, nodes.optimizer],
@@ -311,7 +297,7 @@ def logits_code(nodes, session, images):
 def _run_logits():
     graph, nodes, init = _linear()
     images, _ = _test_batch()
-    with _session(graph) as session:
+    with pitfalls.new_session(graph) as session:
         session.run(init)
         value, ran, error = _traced(session, nodes.logits, {nodes.input: images})
     weights_read = any(n.startswith("layer1/") for n in ran)
@@ -335,7 +321,7 @@ def cost_code(nodes, session, images):
 def _run_cost():
     graph, nodes, init = _linear()
     images, _ = _test_batch()
-    with _session(graph) as session:
+    with pitfalls.new_session(graph) as session:
         session.run(init)
         value, _, error = _traced(session, nodes.cost, {nodes.input: images})
     facts = {"error": error or "", "value": None if value is None else float(value)}
