@@ -59,6 +59,11 @@ def workspace_path(path):
     return os.path.join(os.environ.get("BUILD_WORKSPACE_DIRECTORY") or os.getcwd(), path)
 
 
+def machine(read_cpu_name=precisions.cpu_name):
+    """Where a row ran, recorded beside its time: the same row takes 10 or 26 minutes on different CPUs."""
+    return "{}, {} cores, load average {:.2f} at the start".format(read_cpu_name(), os.cpu_count(), os.getloadavg()[0])
+
+
 def run_row(net, init, seed, logdir, prefix, precision="float32"):
     """Runs one row through run.py, echoing its output; returns (test cost, test accuracy, seconds)."""
     args = [sys.executable, RUN_PY, "--net=" + net, "--init=" + init, "--seed={}".format(seed),
@@ -155,6 +160,7 @@ def main(argv):
             results = json.load(f)
     for i, row in enumerate(rows, 1):
         net, init, precision = parse_row(row)
+        where = machine()
         # A new folder each time: an old one's checkpoints would make the run resume instead of train.
         logdir = workspace_path(os.path.join("runs", "reproduce", "{}-{}-{:%Y%m%d-%H%M%S}".format(
             net, init, datetime.datetime.now())))
@@ -169,7 +175,7 @@ def main(argv):
                   file=sys.stderr)
             return 130
         results[row] = {"command": command(net, init, FLAGS.seed, precision), "test_cost": cost, "test_accuracy": accuracy,
-                        "seconds": seconds, "date": datetime.date.today().isoformat()}
+                        "seconds": seconds, "date": datetime.date.today().isoformat(), "machine": where}
         # Written after every row, so an interrupted reproduction keeps what it finished.
         with open(json_path, "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)

@@ -25,17 +25,27 @@ class PrecisionError(Exception):
     """A precision this machine cannot run; the message says what to use instead."""
 
 
-def cpu_flags(path=None):
-    """The CPU's feature flags, from the first `flags` line of /proc/cpuinfo (empty if unreadable)."""
+def _cpuinfo(field, path=None):
+    """The value of the first `field` line of /proc/cpuinfo, or None if there is none or it is unreadable."""
     try:
         with open(path or CPUINFO) as f:
             for line in f:
                 key, _, value = line.partition(":")
-                if key.strip() == "flags":
-                    return frozenset(value.split())
+                if key.strip() == field:
+                    return value.strip()
     except OSError:
         pass
-    return frozenset()
+    return None
+
+
+def cpu_flags(path=None):
+    """The CPU's feature flags, from the first `flags` line of /proc/cpuinfo (empty if unreadable)."""
+    return frozenset((_cpuinfo("flags", path) or "").split())
+
+
+def cpu_name(path=None):
+    """The CPU's `model name` in /proc/cpuinfo ("unknown CPU" if unreadable): speeds differ by CPU."""
+    return _cpuinfo("model name", path) or "unknown CPU"
 
 
 def check(precision, read_cpu_flags=cpu_flags):

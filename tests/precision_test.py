@@ -71,6 +71,11 @@ class ConfigTest(tf.test.TestCase):
                          frozenset({"fpu", "avx512_bf16"}))
         self.assertEqual(precision.cpu_flags(os.path.join(folder, "missing")), frozenset())
 
+    def test_cpu_name_comes_from_the_model_name_line(self):
+        folder = self.create_tempdir().full_path
+        self.assertEqual(precision.cpu_name(fake_cpuinfo(folder, ["fpu"])), "Simulated")
+        self.assertEqual(precision.cpu_name(os.path.join(folder, "missing")), "unknown CPU")
+
     def test_no_environment_variable_presents_another_cpu(self):
         # LTFN_CPUINFO was once read here: set by accident, it let --precision=bfloat16 past the check.
         fake = fake_cpuinfo(self.create_tempdir().full_path, ["avx512_bf16", "ltfn_simulated"])

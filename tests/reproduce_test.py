@@ -1,9 +1,12 @@
 """//:reproduce's table: the post's figure beside ours, the band check, the README block it rewrites."""
 
+import json
 import os
+from unittest import mock
 
 from absl import flags
 from absl.testing import absltest
+from absl.testing import flagsaver
 
 from graphs import posts
 from programs import reproduce
@@ -52,6 +55,21 @@ class TableTest(absltest.TestCase):
         self.assertEqual(list(refused), ["conv4/variance_scaling/bfloat16"])
         self.assertIn("avx512_bf16", refused["conv4/variance_scaling/bfloat16"])
         self.assertEqual(reproduce.runnable(rows, lambda: frozenset({"amx_bf16"})), (rows, {}))
+
+    def test_each_row_records_the_machine_it_ran_on(self):
+        self.assertRegex(reproduce.machine(lambda: "Simulated CPU"),
+                         r"^Simulated CPU, {} cores, load average \d+\.\d\d at the start$".format(os.cpu_count()))
+        workspace = self.create_tempdir().full_path
+        ran = []
+        with mock.patch.dict(os.environ, {"BUILD_WORKSPACE_DIRECTORY": workspace}), \
+                mock.patch.object(reproduce, "run_row", lambda *args: ran.append(args) or (1.9, 61.0, 10.0)), \
+                mock.patch.object(reproduce, "machine", lambda: "Simulated CPU, 2 cores"), \
+                flagsaver.flagsaver(rows=["linear/random_normal"], update_readme=False):
+            self.assertEqual(reproduce.main(["reproduce.py"]), 0)
+        self.assertLen(ran, 1)
+        with open(os.path.join(workspace, "results", "reproduce.json")) as f:
+            row = json.load(f)["linear/random_normal"]
+        self.assertEqual((row["test_cost"], row["seconds"], row["machine"]), (1.9, 10.0, "Simulated CPU, 2 cores"))
 
     def test_bands(self):
         self.assertTrue(posts.in_band("conv4", "small", 2.3030, 10.0))
