@@ -72,7 +72,7 @@ if __name__ == "__main__":
     # TensorFlow takes seconds to import: a bad flag, an extra argument or --help answers before it.
     cli.parse_command_line()
 
-quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
+quiet.import_tensorflow()  # without its start-up notes that are not about this run (machine/quiet.py)
 import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
 
 from data import idx  # noqa: E402

@@ -95,7 +95,7 @@ flags.register_validator("torch_python", lambda name: name is None or find_progr
 if __name__ == "__main__":
     cli.parse_command_line()  # before TensorFlow is imported: a bad flag or --help answers at once
 
-quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
+quiet.import_tensorflow()  # without its start-up notes that are not about this run (machine/quiet.py)
 import numpy as np  # noqa: E402  (the imports from here on load TensorFlow)
 import tensorflow as tf  # noqa: E402
 

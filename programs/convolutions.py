@@ -25,7 +25,7 @@ flags.DEFINE_string("png", "", "Also draw each example into <example>.png in thi
 if __name__ == "__main__":
     cli.parse_command_line()  # before TensorFlow is imported (labs/convolutions.py): --help answers at once
 
-quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
+quiet.import_tensorflow()  # without its start-up notes that are not about this run (machine/quiet.py)
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # Files only: no display is needed, or wanted, on a build machine.

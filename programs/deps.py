@@ -48,7 +48,7 @@ flags.DEFINE_string("data_dir", None, "A folder with MNIST's IDX files. Default:
 if __name__ == "__main__":
     cli.parse_command_line()  # before TensorFlow is imported: a bad flag or --help answers at once
 
-quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
+quiet.import_tensorflow()  # without its start-up notes that are not about this run (machine/quiet.py)
 import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
 
 from data import idx  # noqa: E402

@@ -51,7 +51,7 @@ if __name__ == "__main__":
         print("error: {}".format(e), file=sys.stderr)
         sys.exit(1)
 
-quiet.import_tensorflow()  # without its start-up notes about a missing GPU (machine/quiet.py)
+quiet.import_tensorflow()  # without its start-up notes that are not about this run (machine/quiet.py)
 import tensorflow as tf  # noqa: E402  (the imports from here on load TensorFlow)
 
 from session import restore  # noqa: E402

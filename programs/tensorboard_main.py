@@ -67,7 +67,7 @@ def main(argv=None):
         return 1
     # Imported only now: a mistyped flag answers at once, without loading TensorBoard's plugins.
     from machine import quiet
-    quiet.import_tensorflow()  # TensorBoard loads it: without its start-up notes about a missing GPU
+    quiet.import_tensorflow()  # TensorBoard loads it: without its start-up notes that are not about this run
     from tensorboard import default
     from tensorboard import main_lib
     from tensorboard import program
