@@ -420,10 +420,11 @@ def main(argv):
             config = precision.session_config(settings.precision)
         except precision.PrecisionError as e:
             raise cli.UsageError(str(e))
+        made = cli.missing_dirs(settings.logdir) + cli.missing_dirs(settings.checkpoint_dir)
         cli.make_writable_dir(settings.logdir, "logdir")
         cli.make_writable_dir(settings.checkpoint_dir, "checkpoint_dir")
         state = RunState(settings.steps, settings.logdir, settings.checkpoint_dir)
-        locks = lock_folders(settings)
+        locks = lock_folders(settings, made)
         run_training(settings, config, signals, state)
         signals.finish()  # done: a signal from here on changes nothing (exit 0)
         for lock in locks:
@@ -441,9 +442,10 @@ def main(argv):
     return 0
 
 
-def lock_folders(settings):
+def lock_folders(settings, made=()):
     """Held until this process ends: a second run on the checkpoint folder, or on the --logdir (whose events
-    and pictures two runs would interleave), is refused, naming this one. Returns the locks."""
+    and pictures two runs would interleave), is refused, naming this one. Returns the locks. A refused
+    run leaves nothing behind: its lock files go, and so do the folders it made (`made`) if empty."""
     command = " ".join(shlex.quote(a) for a in sys.argv)
     folders = [("checkpoint_dir", settings.checkpoint_dir)]
     if os.path.realpath(settings.logdir) != os.path.realpath(settings.checkpoint_dir):
@@ -454,7 +456,8 @@ def lock_folders(settings):
             locks.append(folder_lock.FolderLock(folder, command, flag))
     except folder_lock.LockError as e:
         for lock in locks:
-            lock.release()
+            lock.discard()
+        cli.remove_empty_dirs(made)
         raise cli.UsageError(str(e))
     return locks
 

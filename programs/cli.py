@@ -74,6 +74,28 @@ def make_writable_dir(path, flag):
     return path
 
 
+def missing_dirs(path):
+    """The folders that creating `path` would make, deepest first ([] if it exists)."""
+    missing = []
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
+
+
+def remove_empty_dirs(paths):
+    """Removes those of `paths` that are empty, deepest first: what a refused run made goes again."""
+    for path in sorted(set(paths), key=lambda p: p.count(os.sep), reverse=True):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass  # not empty (something else is in it now) or already gone: leave it
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose mistakes raise UsageError (one line) instead of printing usage and exiting 2."""
 

@@ -28,8 +28,13 @@ class FolderLock:
     def __init__(self, directory, command, flag="checkpoint_dir"):
         self.path = os.path.join(directory, LOCK_FILE)
         self.directory = directory
+        self._created = False
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+                self._created = True
+            except FileExistsError:
+                fd = os.open(self.path, os.O_RDWR)
         except OSError as e:
             raise LockError("cannot create {} ({}); choose a --{} you can write to".format(
                 self.path, errors.error_line(e), flag))
@@ -64,3 +69,13 @@ class FolderLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
+
+    def discard(self):
+        """Releases the lock of a run that was refused before it began: a lock file it made goes too, so
+        the folder is as it found it (a file that was there before, e.g. a killed run's, stays)."""
+        if self._fd is not None and self._created:
+            try:
+                os.unlink(self.path)  # while still held: no other run can be holding this file
+            except OSError:
+                pass
+        self.release()

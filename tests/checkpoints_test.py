@@ -16,6 +16,7 @@ import tensorflow as tf
 from tensorflow.python.training import checkpoint_state_pb2
 
 from machine import files
+from programs import cli
 from session import checkpoints
 from session import folder_lock
 from tests import testing
@@ -470,6 +471,30 @@ class LockTest(tf.test.TestCase):
         first.release()
         folder_lock.FolderLock(folder, "run.py --net=linear").release()
 
+    def test_a_discarded_lock_leaves_the_folder_as_it_found_it(self):
+        folder = self.create_tempdir().full_path
+        folder_lock.FolderLock(folder, "me").discard()
+        self.assertEqual(os.listdir(folder), [])
+        open(os.path.join(folder, "run.lock"), "w").close()  # a killed run's: not this lock's to remove
+        folder_lock.FolderLock(folder, "me").discard()
+        self.assertEqual(os.listdir(folder), ["run.lock"])
+        kept = self.create_tempdir().full_path
+        folder_lock.FolderLock(kept, "me").release()  # a run that ran: its lock file stays, harmless
+        self.assertEqual(os.listdir(kept), ["run.lock"])
+
+    def test_a_refused_run_removes_the_empty_folders_it_made_and_only_those(self):
+        root = self.create_tempdir().full_path
+        deep = os.path.join(root, "a", "b", "c")
+        made = cli.missing_dirs(deep)
+        self.assertEqual(made, [deep, os.path.join(root, "a", "b"), os.path.join(root, "a")])
+        self.assertEqual(cli.missing_dirs(root), [])
+        os.makedirs(deep)
+        with open(os.path.join(root, "a", "b", "kept.txt"), "w") as f:
+            f.write("someone else's")
+        cli.remove_empty_dirs(made)
+        self.assertEqual(sorted(os.listdir(root)), ["a"])
+        self.assertEqual(os.listdir(os.path.join(root, "a", "b")), ["kept.txt"])
+
     def test_lock_of_a_killed_process_is_not_stuck(self):
         folder = self.create_tempdir().full_path
         holder = subprocess.Popen(
@@ -549,13 +574,18 @@ class RunFolderTest(tf.test.TestCase):
                                           re.escape(os.path.join(logdir, "checkpoints")), first.pid))
             # Its own checkpoints elsewhere, the same --logdir: refused too, before it writes an event.
             events_before = sorted(n for n in os.listdir(logdir) if n.startswith("events.out"))
+            # (A folder it would have made, two levels deep: gone again with its lock file.)
+            made = os.path.join(self.create_tempdir().full_path, "new", "checkpoints")
             elsewhere = self.create_tempdir().full_path
+            refused = self._error(_run(["--net=fc3"] + self._args(logdir)[1:] + ["--checkpoint_dir=" + made]))
+            self.assertIn("or choose another --logdir", refused)
+            self.assertFalse(os.path.exists(os.path.dirname(made)), os.path.dirname(made))
             refused = self._error(_run(["--net=fc3"] + self._args(logdir)[1:] + ["--checkpoint_dir=" + elsewhere]))
             self.assertRegex(refused, r"^error: another run is using {}: pid {} on \S+, started \S+: .*run.py "
                                       r"--net=fc3 --steps=1000000 .*; wait for it to end \(or stop it\), or choose "
                                       r"another --logdir$".format(re.escape(logdir), first.pid))
             self.assertEqual(sorted(n for n in os.listdir(logdir) if n.startswith("events.out")), events_before)
-            self.assertEqual([n for n in os.listdir(elsewhere) if n != "run.lock"], [])
+            self.assertEqual(os.listdir(elsewhere), [])  # an existing folder: kept, without a lock file
         finally:
             first.kill()  # SIGKILL: no handler runs, no checkpoint is saved, the lock file stays
             first.communicate()
