@@ -211,29 +211,25 @@ def _number(x):
     return "0" if text in ("-0", "0") else text
 
 
-def _ancestors(ops):
-    """Every op the given ops depend on (data and control inputs), themselves included."""
+def _reach(ops, neighbours):
+    """Every op reached from the given ops by following neighbours(op), themselves included."""
     seen, stack = set(), list(ops)
     while stack:
         op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
+        if op not in seen:
+            seen.add(op)
+            stack.extend(neighbours(op))
     return seen
+
+
+def _ancestors(ops):
+    """Every op the given ops depend on (data and control inputs), themselves included."""
+    return _reach(ops, lambda op: [t.op for t in op.inputs] + list(op.control_inputs))
 
 
 def _descendants(ops):
     """Every op that depends on the given ops by data, themselves included."""
-    seen, stack = set(), list(ops)
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(c for t in op.outputs for c in t.consumers())
-    return seen
+    return _reach(ops, lambda op: [c for t in op.outputs for c in t.consumers()])
 
 
 def path_types(graph, sources, target):
