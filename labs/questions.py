@@ -294,12 +294,18 @@ def logits_code(nodes, session, images):
     return session.run(nodes.logits, {nodes.input: images})
 
 
-def _run_logits():
+def _fed_input_only(fetch):
+    """Questions 7 and 8's one experiment: the linear graph, freshly initialized, runs fetch(nodes) traced
+    with only `input` fed (a test batch). Returns (nodes, value, names of the nodes that ran, error line)."""
     graph, nodes, init = _linear()
     images, _ = _test_batch()
     with pitfalls.new_session(graph) as session:
         session.run(init)
-        value, ran, error = _traced(session, nodes.logits, {nodes.input: images})
+        return (nodes,) + _traced(session, fetch(nodes), {nodes.input: images})
+
+
+def _run_logits():
+    nodes, value, ran, error = _fed_input_only(lambda nodes: nodes.logits)
     weights_read = any(n.startswith("layer1/") for n in ran)
     facts = {"error": error, "cost_ran": nodes.cost.op.name in ran, "optimizer_ran": nodes.optimizer.name in ran,
              "weights_ran": weights_read, "shape": None if value is None else tuple(value.shape)}
@@ -319,11 +325,7 @@ def cost_code(nodes, session, images):
 
 
 def _run_cost():
-    graph, nodes, init = _linear()
-    images, _ = _test_batch()
-    with pitfalls.new_session(graph) as session:
-        session.run(init)
-        value, _, error = _traced(session, nodes.cost, {nodes.input: images})
+    _, value, _, error = _fed_input_only(lambda nodes: nodes.cost)
     facts = {"error": error or "", "value": None if value is None else float(value)}
     evidence = ["TensorFlow: {}".format(error) if error else "returned {:g}".format(facts["value"])]
     why = ("cost is softmax_cross_entropy_with_logits(labels, logits): it depends on the labels "
