@@ -156,8 +156,9 @@ class FunctionsTest(tf.test.TestCase):
         self.assertEqual(by_kind["matmul (and its gradients)"][1], 3 * CONV4_MATMUL_FLOPS)
         self.assertEqual(by_kind["everything else"][1], 0)
         self.assertTrue(all(seconds > 0 for seconds, _ in by_kind.values()), rows)
-        # Every kind of op a conv4 step runs has its own row (no casts in float32): "everything else" is the rest.
-        self.assertEqual([label for label, _, _ in rows], [
+        # Every kind of op a conv4 step runs has its own row: "everything else" is the rest. (The row of casts
+        # is there when float32's one Cast, in the cost's gradient, was timed at more than 0 µs.)
+        self.assertEqual([label for label, _, _ in rows if label != "casts (Cast)"], [
             "conv forward (fused with bias and ReLU)", "conv gradient wrt input", "conv gradient wrt weights",
             "matmul (and its gradients)", "ReLU gradient (ReluGrad)", "bias gradient (BiasAddGrad)",
             "max pooling gradient (MaxPoolGrad)", "max pooling (MaxPool)", "weight updates (ApplyGradientDescent)",
@@ -271,7 +272,7 @@ TRACE = [
     ("gradients/layer1/Conv2D_grad/Conv2DBackpropFilter", "Conv2DBackpropFilter", 2000, 2100,
      "conv gradient wrt weights"),
     ("flatten_grad/Reshape", "Reshape", 20, 26, "everything else"),
-    ("layer2/Cast", "Cast", 60, 64, "casts between float32 and bfloat16"),
+    ("layer2/Cast", "Cast", 60, 64, "casts (Cast)"),
     ("optimizer/update_layer1/layer1_weights/ResourceApplyGradientDescent", "ResourceApplyGradientDescent", 40, 44,
      "weight updates (ApplyGradientDescent)"),
 ]
