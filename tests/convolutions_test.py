@@ -72,10 +72,10 @@ class ExamplesTest(tf.test.TestCase):
                 self.assertCountEqual(shown, expected, example.name)
                 for where, (name, array) in expected.items():
                     ax = shown[where]
-                    self.assertEqual(ax.get_title(), name, (example.name, where))
+                    self.assertEqual(ax.get_title(), name, "{} {}".format(example.name, where))
                     cells = {(int(round(y)), int(round(x))): text for text, (x, y) in drawn.texts(ax)}
                     self.assertEqual(cells, {(i, j): str(int(array[i, j])) for i in range(array.shape[0])
-                                             for j in range(array.shape[1])}, (example.name, name))
+                                             for j in range(array.shape[1])}, "{} {}".format(example.name, name))
                 self.assertEqual(drawn.suptitle(fig), "LTFN 4 - {}: {}".format(example.name, example.title))
             finally:
                 plt.close(fig)

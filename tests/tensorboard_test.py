@@ -233,6 +233,25 @@ class RunLogsTest(tf.test.TestCase):
                 self.assertEqual((event.width, event.height), _png_size(
                     os.path.join(self.logdirs[net], results.png_name(kind))))
 
+    def test_the_runs_pictures_say_its_own_answers_to_the_test_labels(self):
+        # Each PNG the run wrote is the figure results.figure draws from its stored arrays, pixel for pixel;
+        # read back, its titles and cells agree with the test set's labels, loaded here.
+        for net in ("conv4", "linear"):
+            pictures = results.load(self.logdirs[net])
+            for kind in pictures.kinds():
+                out = os.path.join(self.create_tempdir().full_path, "again.png")
+                figures.save(results.figure(kind, [pictures]), out)
+                with Image.open(out) as again, Image.open(os.path.join(self.logdirs[net], results.png_name(kind))) as own:
+                    self.assertEqual(again.tobytes(), own.tobytes(), "{} {}".format(net, kind))
+            predictions = pictures.arrays["predictions"]
+            for ax in drawn.panels(_one(results.figure("mistakes", [pictures]))).values():
+                index, true, predicted = map(int, re.match(r"#(\d+): (\d)→(\d)", ax.get_title()).groups())
+                self.assertEqual((true, predicted), (self.test_labels[index], predictions[index]), ax.get_title())
+            ax = drawn.panels(_one(results.figure("confusion", [pictures])))[(0, 0)]
+            self.assertEqual((ax.get_xlabel(), ax.get_ylabel()), ("predicted", "true"))
+            for text, (x, y) in drawn.texts(ax):
+                self.assertEqual(int(text), np.sum((self.test_labels == round(y)) & (predictions == round(x))))
+
     def test_weights_and_feature_maps_are_the_networks(self):
         conv4 = results.load(self.logdirs["conv4"]).arrays
         self.assertEqual(conv4["weights"].shape, (64, 3, 3))
