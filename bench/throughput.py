@@ -263,14 +263,24 @@ def count_train_flops(net, batch_size=BATCH_SIZE):
                          "GFLOP: it missed the gradient ops)".format(batch_size, counted / 1e9))
 
 
-# What one training step spends its time on, by kind of kernel: (label, kernel name test).
+# What one training step spends its time on, by kind of kernel: (label, kernel name test), the first
+# that matches, by the kernel's name in the trace (plain `MaxPoolGrad`, oneDNN's `_MklNative...`, fused
+# `_Fused...`). Every kind of op that takes more than a few per cent of a conv4 step has its own row
+# (docs/speed.md), so "everything else" is only what is left: the loss, reshapes, the executor's own.
 KERNEL_KINDS = [
     ("conv forward (fused with bias and ReLU)", lambda kernel: "Conv2D" in kernel and "Backprop" not in kernel),
     ("conv gradient wrt input", lambda kernel: "Conv2DBackpropInput" in kernel),
+    # (and _MklNativeConv2DBackpropFilterWithBias, where oneDNN computes the bias's gradient with it)
     ("conv gradient wrt weights", lambda kernel: "Conv2DBackpropFilter" in kernel),
     ("matmul (and its gradients)", lambda kernel: "MatMul" in kernel),
-    # Only under --precision=bfloat16: what the rewrite adds between its bfloat16 ops and float32 ones.
-    ("casts between float32 and bfloat16", lambda kernel: "Cast" in kernel),
+    ("ReLU gradient (ReluGrad)", lambda kernel: "ReluGrad" in kernel),
+    ("bias gradient (BiasAddGrad)", lambda kernel: "BiasAddGrad" in kernel),
+    ("max pooling gradient (MaxPoolGrad)", lambda kernel: "MaxPoolGrad" in kernel),
+    ("max pooling (MaxPool)", lambda kernel: "MaxPool" in kernel),
+    ("weight updates (ApplyGradientDescent)", lambda kernel: "ApplyGradientDescent" in kernel),
+    # Under --precision=bfloat16, what the rewrite adds between its bfloat16 ops and float32 ones (float32
+    # has one, of a few microseconds, in the cost's gradient).
+    ("casts (Cast)", lambda kernel: "Cast" in kernel),
     ("everything else", lambda kernel: True),
 ]
 
@@ -303,8 +313,7 @@ def step_breakdown(net, data, traced_steps=3, precision=precisions.DEFAULT):
     session, nodes = build(net, precision=precision, inter_op_parallelism_threads=1, use_per_session_threads=True)
     batches = trainer.Batches(data.train, BATCH_SIZE, model.NETS[net].INPUT_SHAPE)
     options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
-    micros = {label: 0 for label, _ in KERNEL_KINDS}
-    ran = set()
+    traced = []
     step_seconds = []
     for step in range(2 + traced_steps):  # two untimed: the first runs set kernels up
         images, labels = batches(step)
@@ -315,21 +324,41 @@ def step_breakdown(net, data, traced_steps=3, precision=precisions.DEFAULT):
         if step < 2:
             continue
         step_seconds.append(time.perf_counter() - begin)
+        traced.append(metadata)
+    session.close()
+    micros, ran = trace_kinds(traced)
+    return breakdown_rows(micros, flops_by_kind(net, ran), traced_steps), statistics.median(step_seconds)
+
+
+def trace_kinds(traced):
+    """({kind: microseconds of its kernels, summed over the traced steps}, {names of the nodes that ran})
+    from the RunMetadata of traced steps."""
+    micros = {label: 0 for label, _ in KERNEL_KINDS}
+    ran = set()
+    for metadata in traced:
         for device in metadata.step_stats.dev_stats:
             for node in device.node_stats:
                 parsed = deps.parse_timeline_label(node.timeline_label)
                 if parsed:  # (nodes without one are the executor's own bookkeeping)
                     ran.add(node.node_name)
                     micros[kernel_kind(parsed[0])] += node.op_end_rel_micros - node.op_start_rel_micros
-    session.close()
+    return micros, ran
+
+
+def flops_by_kind(net, ran):
+    """{kind: FLOPs per step} of the training step's convolutions and matmuls that ran (names in `ran`)."""
     flops = {label: 0 for label, _ in KERNEL_KINDS}
     for op in _fixed_batch_train_graph(net, BATCH_SIZE).get_operations():
         # Forward ops all run (the cost needs them), fused under another name (layer2/layer2_out...).
         if op_flops(op) and (op.name in ran or not op.name.startswith("gradients/")):
             flops[kernel_kind(op.type)] += op_flops(op)
-    rows = [(label, micros[label] / 1e6 / traced_steps, flops[label]) for label, _ in KERNEL_KINDS
+    return flops
+
+
+def breakdown_rows(micros, flops, traced_steps):
+    """[(kind, seconds per step, FLOPs per step)] in KERNEL_KINDS' order, kinds with neither left out."""
+    return [(label, micros[label] / 1e6 / traced_steps, flops[label]) for label, _ in KERNEL_KINDS
             if micros[label] or flops[label]]
-    return rows, statistics.median(step_seconds)
 
 
 def breakdown_lines(net, rows, step_seconds):

@@ -323,8 +323,17 @@ def _draw_grid(ax, title, grid, signed, size):
 
 
 def render_png(example, path):
-    """Draws an example into the PNG file at path: a column per array, its depth slices stacked below each
-    other (as in the post's figures), and a block of rows per case."""
+    """Draws an example into the PNG file at path (figure(example))."""
+    fig = figure(example)
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+
+
+def figure(example):
+    """An example as a matplotlib figure: a column per array, its depth slices stacked below each other
+    (as in the post's figures), and a block of rows per case."""
     # Unlike the text, each case repeats its input and filters, so that every block reads on its own and
     # the outputs line up in the last column.
     blocks = [(case, groups(case)) for case in example.cases]
@@ -334,23 +343,29 @@ def render_png(example, path):
     fig, axes = plt.subplots(sum(depths), columns, figsize=(2.6 * columns, 3.0 * sum(depths) + 0.6),
                              squeeze=False)
     try:
-        for ax in axes.flat:
-            ax.axis("off")  # Until a grid is drawn in it.
-        top = 0
-        for (case, shown), depth in zip(blocks, depths):
-            for column, (title, array, signed) in enumerate(shown):
-                for row, (slice_title, grid) in enumerate(_slices(title, array)):
-                    _draw_grid(axes[top + row, column], slice_title, grid, signed, size)
-            if case.label:
-                axes[top, 0].set_ylabel(case.label, fontsize=11)
-            output = shown[-1][1]
-            out_ax = axes[top + output.shape[2] - 1, len(shown) - 1]
-            out_ax.set_xlabel("{}\n{}".format(case.shape, case.formula.replace("; ", "\n")), fontsize=9)
-            # Right under the output's last grid rather than at the bottom of its (possibly taller) panel.
-            out_ax.xaxis.set_label_coords(0.5, 1.0 - output.shape[0] / size - 0.03)
-            top += depth
-        fig.suptitle("LTFN 4 - {}: {}".format(example.name, example.title), fontsize=12)
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-    finally:
+        _draw_blocks(axes, blocks, depths, size)
+    except BaseException:
         plt.close(fig)
+        raise
+    fig.suptitle("LTFN 4 - {}: {}".format(example.name, example.title), fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_blocks(axes, blocks, depths, size):
+    """Each case's grids into its block of rows of axes, its label on the left, the output's shape below it."""
+    for ax in axes.flat:
+        ax.axis("off")  # Until a grid is drawn in it.
+    top = 0
+    for (case, shown), depth in zip(blocks, depths):
+        for column, (title, array, signed) in enumerate(shown):
+            for row, (slice_title, grid) in enumerate(_slices(title, array)):
+                _draw_grid(axes[top + row, column], slice_title, grid, signed, size)
+        if case.label:
+            axes[top, 0].set_ylabel(case.label, fontsize=11)
+        output = shown[-1][1]
+        out_ax = axes[top + output.shape[2] - 1, len(shown) - 1]
+        out_ax.set_xlabel("{}\n{}".format(case.shape, case.formula.replace("; ", "\n")), fontsize=9)
+        # Right under the output's last grid rather than at the bottom of its (possibly taller) panel.
+        out_ax.xaxis.set_label_coords(0.5, 1.0 - output.shape[0] / size - 0.03)
+        top += depth

@@ -92,6 +92,11 @@ def plot(runs, out_path):
     Each panel has its own x scale, because that is LTFN 6's point: the ranges differ by orders of
     magnitude between layers and initializers; each panel says its range and standard deviation.
     """
+    return figures.save(figure(runs), out_path)
+
+
+def figure(runs):
+    """The matplotlib figure plot() saves: a row per layer (rows(runs)), a column per run."""
     names = rows(runs)
     width, height = figure_size(len(names), len(runs))
     fig = figures.new(width, height)
@@ -119,4 +124,4 @@ def plot(runs, out_path):
             ax.text(0.0, 1.04, note, fontsize=7, transform=ax.transAxes)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
             ax.xaxis.get_offset_text().set_fontsize(7)
-    return figures.save(fig, out_path)
+    return fig

@@ -7,6 +7,11 @@ ROW_HEIGHT = 1.6  # inches per input
 
 def plot(rows, out_path):
     """rows: [(name, 28x28 image, ten probabilities)]; one row per input. Returns out_path."""
+    return figures.save(figure(rows), out_path)
+
+
+def figure(rows):
+    """The matplotlib figure plot() saves: per row, the image (titled with its name) and its ten bars."""
     fig = figures.new(6.5, ROW_HEIGHT * len(rows) + 0.3)
     axes = fig.subplots(len(rows), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.6]})
     fig.subplots_adjust(left=0.03, right=0.98, top=1 - 0.2 / (ROW_HEIGHT * len(rows) + 0.3), bottom=0.06,
@@ -20,4 +25,4 @@ def plot(rows, out_path):
         bars.set_ylim(0, 1)
         bars.tick_params(labelsize=8)
         bars.set_title("predicted {} ({:.1%})".format(predicted, probabilities[predicted]), fontsize=9)
-    return figures.save(fig, out_path)
+    return fig

@@ -111,10 +111,15 @@ def load(run_dir):
 
 def plot(kind, runs, out_path):
     """Picture `kind` of each run side by side (one panel per run), as a PNG; returns its path."""
+    return figures.save(figure(kind, runs), out_path)
+
+
+def figure(kind, runs):
+    """The matplotlib figure plot() saves: one subfigure per run, in the order given."""
     sizes = [run.size(kind) for run in runs]
     fig = figures.new(sum(w for w, _ in sizes), max(h for _, h in sizes) + (0.3 if len(runs) > 1 else 0))
     panels = fig.subfigures(1, len(runs), wspace=0.02, width_ratios=[w for w, _ in sizes], squeeze=False)[0]
     for panel, run in zip(panels, runs):
         title = TITLES[kind] if len(runs) == 1 else "{}\n{}".format(run.name, run.subtitle)
         run.draw(kind, panel, title)
-    return figures.save(fig, out_path)
+    return fig

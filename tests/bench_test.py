@@ -1,7 +1,11 @@
-"""//bench:throughput on tiny settings: its functions run, its lines have their formats, its numbers
-are positive. No timing is asserted: the figures depend on the machine and its load."""
+"""//bench:throughput on tiny settings: its functions run, its lines have their formats, and every
+figure it prints is recomputed here from what it is made of: FLOPs from the layers' shapes, seconds
+from a fake clock the test moves (FakeClock), kernels' times from a trace written by the test. No
+timing of this machine is asserted: its figures depend on the machine and its load."""
 
+import contextlib
 import importlib.util
+import io
 import os
 import re
 import shutil
@@ -11,6 +15,7 @@ import unittest
 
 from unittest import mock
 
+from absl.testing import flagsaver
 import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
@@ -18,6 +23,7 @@ from bench import peers
 from bench import throughput
 from data import loader
 from session import precision
+from session import trainer
 from tests import testing
 
 tf.compat.v1.disable_eager_execution()
@@ -39,6 +45,66 @@ CONV4_LAYER1_FLOPS = 2 * 100 * 28 * 28 * 64 * (3 * 3 * 1)
 CONV4_FORWARD_CONV_FLOPS = CONV4_LAYER1_FLOPS + 2 * 100 * (28 * 28 * 64 * (3 * 3 * 64) + 14 * 14 * 128 * (3 * 3 * 64) +
                                                            14 * 14 * 128 * (3 * 3 * 128))
 CONV4_MATMUL_FLOPS = 2 * 100 * (7 * 7 * 128) * 10  # the final layer: 6,272 -> 10
+LINEAR_MATMUL_FLOPS = 2 * 100 * 784 * 10  # linear's one layer, batch 100: forward, and twice that backward
+
+
+class FakeClock:
+    """Stands for the `time` module in bench/throughput.py: perf_counter() reads a time that moves only
+    by `tick` per reading, and by what the test advances it."""
+
+    def __init__(self, tick=0.0):
+        self.now, self.tick = 1000.0, tick
+
+    def perf_counter(self):
+        now, self.now = self.now, self.now + self.tick
+        return now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+class FakePeer:
+    """A peer (bench/peers.Peer's interface) whose repeats take the seconds it is given."""
+
+    def __init__(self, name, seconds):
+        self.name, self.description, self._seconds = name, "{} (fake)".format(name), iter(seconds)
+
+    def ready(self):
+        return self.description
+
+    def run(self):
+        return next(self._seconds)
+
+    def close(self):
+        pass
+
+
+def rewritten(session):
+    """Whether a session has the oneDNN bfloat16 rewrite on (session/precision.py)."""
+    return (session._config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 ==
+            rewriter_config_pb2.RewriterConfig.ON)
+
+
+@contextlib.contextmanager
+def clocked_work(clock, repeat_seconds, test_seconds, bfloat16_factor=1.0):
+    """trainer.train and trainer.evaluate as they are, except that each moves the clock: a training call
+    starting at step s by repeat_seconds[s] (0 for others: the warm-up), times bfloat16_factor in a
+    session with the bfloat16 rewrite; each evaluate call by the next of test_seconds."""
+    train, evaluate, tests = trainer.train, trainer.evaluate, iter(test_seconds)
+
+    def timed_train(session, nodes, batches, steps, print_every, start_step=0, **kwargs):
+        done = train(session, nodes, batches, steps, print_every, start_step=start_step, **kwargs)
+        clock.advance(repeat_seconds.get(start_step, 0.0) * (bfloat16_factor if rewritten(session) else 1.0))
+        return done
+
+    def timed_evaluate(*args):
+        result = evaluate(*args)
+        clock.advance(next(tests))
+        return result
+
+    with mock.patch.object(throughput, "time", clock), mock.patch.object(trainer, "train", timed_train), \
+            mock.patch.object(trainer, "evaluate", timed_evaluate):
+        yield
 
 
 class FunctionsTest(tf.test.TestCase):
@@ -90,6 +156,13 @@ class FunctionsTest(tf.test.TestCase):
         self.assertEqual(by_kind["matmul (and its gradients)"][1], 3 * CONV4_MATMUL_FLOPS)
         self.assertEqual(by_kind["everything else"][1], 0)
         self.assertTrue(all(seconds > 0 for seconds, _ in by_kind.values()), rows)
+        # Every kind of op a conv4 step runs has its own row: "everything else" is the rest. (The row of casts
+        # is there when float32's one Cast, in the cost's gradient, was timed at more than 0 µs.)
+        self.assertEqual([label for label, _, _ in rows if label != "casts (Cast)"], [
+            "conv forward (fused with bias and ReLU)", "conv gradient wrt input", "conv gradient wrt weights",
+            "matmul (and its gradients)", "ReLU gradient (ReluGrad)", "bias gradient (BiasAddGrad)",
+            "max pooling gradient (MaxPoolGrad)", "max pooling (MaxPool)", "weight updates (ApplyGradientDescent)",
+            "everything else"])
         lines = throughput.breakdown_lines("conv4", rows, step_seconds)
         self.assertRegex(lines[0], r"^conv4 training step, traced, one op at a time: {n} ms$".format(n=NUMBER))
         self.assertRegex(lines[1], r"^  conv forward \(fused with bias and ReLU\): {n} ms \({n}%\), {n} GFLOP/s$".format(
@@ -178,6 +251,227 @@ class FunctionsTest(tf.test.TestCase):
         self.assertEqual(rewrite, rewriter_config_pb2.RewriterConfig.ON)
         self.assertIn("matmul (and its gradients)", [label for label, _, _ in rows])
         self.assertGreater(step_seconds, 0)
+
+
+# A traced step as the trace names its kernels (plain TensorFlow's, oneDNN's _MklNative..., the fused
+# ones), each (node, kernel, microseconds in step 1, in step 2), and the kind a reader expects each in.
+TRACE = [
+    ("layer1/layer1_out", "_MklNativeFusedConv2D", 6000, 6400, "conv forward (fused with bias and ReLU)"),
+    ("layer2/layer2_out", "_FusedConv2D", 4000, 3800, "conv forward (fused with bias and ReLU)"),
+    ("pool1/pool1", "MaxPool", 500, 520, "max pooling (MaxPool)"),
+    ("layer5/layer5_linear", "_FusedMatMul", 100, 90, "matmul (and its gradients)"),
+    ("cost/softmax_cross_entropy_with_logits", "SoftmaxCrossEntropyWithLogits", 30, 34, "everything else"),
+    ("gradients/layer5/MatMul_grad/MatMul", "_MklMatMul", 150, 170, "matmul (and its gradients)"),
+    ("gradients/pool1/pool1_grad/MaxPoolGrad", "_MklNativeMaxPoolGrad", 700, 760, "max pooling gradient (MaxPoolGrad)"),
+    ("gradients/layer2/layer2_out_grad/ReluGrad", "ReluGrad", 900, 940, "ReLU gradient (ReluGrad)"),
+    ("gradients/layer2/layer2_conv_grad/BiasAddGrad", "BiasAddGrad", 300, 280, "bias gradient (BiasAddGrad)"),
+    ("gradients/layer2/Conv2D_grad/Conv2DBackpropInput", "_MklNativeConv2DBackpropInput", 5000, 5200,
+     "conv gradient wrt input"),
+    ("gradients/layer2/Conv2D_grad/Conv2DBackpropFilter", "_MklNativeConv2DBackpropFilterWithBias", 8000, 8200,
+     "conv gradient wrt weights"),
+    ("gradients/layer1/Conv2D_grad/Conv2DBackpropFilter", "Conv2DBackpropFilter", 2000, 2100,
+     "conv gradient wrt weights"),
+    ("flatten_grad/Reshape", "Reshape", 20, 26, "everything else"),
+    ("layer2/Cast", "Cast", 60, 64, "casts (Cast)"),
+    ("optimizer/update_layer1/layer1_weights/ResourceApplyGradientDescent", "ResourceApplyGradientDescent", 40, 44,
+     "weight updates (ApplyGradientDescent)"),
+]
+
+
+def traced_steps(trace=TRACE):
+    """The RunMetadata of two steps as TensorFlow writes it: one device, each node's label `name =
+    Kernel(inputs)`, plus an entry of the executor's own (no label), which is nobody's time."""
+    steps = []
+    for column in (2, 3):
+        metadata = tf.compat.v1.RunMetadata()
+        device = metadata.step_stats.dev_stats.add(device="/job:localhost/replica:0/task:0/device:CPU:0")
+        device.node_stats.add(node_name="_SOURCE", op_start_rel_micros=0, op_end_rel_micros=99999)
+        for row in trace:
+            name, kernel = row[:2]
+            device.node_stats.add(node_name=name, timeline_label="[cpu 1.0MB 1.0MB] {} = {}(a, b)".format(name, kernel),
+                                  op_start_rel_micros=7, op_end_rel_micros=7 + row[column])
+        steps.append(metadata)
+    return steps
+
+
+class BreakdownTest(tf.test.TestCase):
+    """The breakdown's rows and percentages from a trace written here, by values."""
+
+    def test_each_kernel_is_counted_under_its_kind_and_the_executors_own_entries_under_none(self):
+        micros, ran = throughput.trace_kinds(traced_steps())
+        expected = {}
+        for name, kernel, first, second, kind in TRACE:
+            expected[kind] = expected.get(kind, 0) + first + second
+        self.assertEqual({kind: n for kind, n in micros.items() if n}, expected)
+        self.assertEqual(ran, {name for name, *_ in TRACE})
+
+    def test_rows_are_per_step_and_lines_are_percentages_of_the_step(self):
+        micros, _ = throughput.trace_kinds(traced_steps())
+        flops = {label: 0 for label, _ in throughput.KERNEL_KINDS}
+        flops.update({"conv forward (fused with bias and ReLU)": 3.0e9, "conv gradient wrt input": 2.5e9,
+                      "conv gradient wrt weights": 4.2e9, "matmul (and its gradients)": 1.2e7})
+        rows = throughput.breakdown_rows(micros, flops, traced_steps=2)
+        per_step = {}
+        for _, _, first, second, kind in TRACE:
+            per_step[kind] = per_step.get(kind, 0) + (first + second) / 2 / 1e6
+        self.assertEqual([label for label, _, _ in rows],
+                         [label for label, _ in throughput.KERNEL_KINDS if label in per_step])
+        for label, seconds, row_flops in rows:
+            self.assertAlmostEqual(seconds, per_step[label], places=12, msg=label)
+            self.assertEqual(row_flops, flops[label], label)
+        # The step (wall clock) is longer than its kernels (41.2 of 28.4 ms here): each percentage is of the step.
+        step = 0.0412
+        lines = throughput.breakdown_lines("conv4 bfloat16", rows, step)
+        self.assertEqual(lines[0], "conv4 bfloat16 training step, traced, one op at a time: 41.2 ms")
+        self.assertLen(lines, 1 + len(per_step))
+        for line, (label, seconds, _) in zip(lines[1:], rows):
+            match = re.fullmatch(r"  (.*): ({n}) ms \(({n})%\)(?:, ({n}) GFLOP/s)?".format(n=NUMBER), line)
+            self.assertIsNotNone(match, line)
+            self.assertEqual(match[1], label)
+            self.assertAlmostEqual(float(match[2]), 1000 * per_step[label], delta=0.05 + 1e-9, msg=line)
+            self.assertAlmostEqual(float(match[3]), 100 * per_step[label] / step, delta=0.5 + 1e-9, msg=line)
+            if flops[label]:
+                self.assertAlmostEqual(float(match[4]), flops[label] / per_step[label] / 1e9, delta=0.05 + 1e-9,
+                                       msg=line)
+            else:
+                self.assertIsNone(match[4], line)
+
+
+class FiguresTest(tf.test.TestCase):
+    """Each printed figure recomputed from what it is made of: the seconds a fake clock gave, the
+    FLOPs of the layers' shapes, and the peers' seconds."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = loader.load_mnist()
+
+    def test_peak_is_the_best_median_matmul_rate_the_clock_gives(self):
+        # The CPU as the clock tells it: each run of a size x size matmul takes 2 size^3 / rate seconds.
+        rates = {64: iter([1.0, 100, 100, 30, 30, 40, 40]), 128: iter([1.0, 60, 60, 90, 90, 80, 80])}  # GFLOP/s
+        clock = FakeClock()
+        new_session = throughput.new_session
+
+        def clocked_session(graph):
+            session = new_session(graph)
+            run = session.run
+
+            def timed_run(fetch):
+                result = run(fetch)
+                if getattr(fetch, "type", None) == "MatMul":
+                    size = fetch.outputs[0].shape[0]
+                    clock.advance(2 * size ** 3 / (next(rates[size]) * 1e9))
+                return result
+            session.run = timed_run
+            return session
+
+        with mock.patch.object(throughput, "time", clock), mock.patch.object(throughput, "new_session",
+                                                                               clocked_session):
+            rate, size = throughput.measure_peak(sizes=(64, 128), repeats=3, per_repeat=2)
+        # Medians: 40 GFLOP/s at 64, 80 at 128 (the mean would be 76.7, the best single repeat 100).
+        self.assertEqual(size, 128)
+        self.assertAlmostEqual(rate, 80.0, places=6)
+
+    def test_measured_seconds_are_the_clocks(self):
+        clock = FakeClock()
+        with clocked_work(clock, {1: 0.010, 4: 0.030, 7: 0.012}, [0.5, 0.020, 0.008, 0.010]):
+            seconds = throughput.measure("linear", self.data, repeats=3, steps=3, warmup=1, test_images=1000)
+        self.assertAllClose(seconds["train"], [0.010, 0.030, 0.012], rtol=0, atol=1e-9)
+        self.assertAllClose(seconds["test"], [0.020, 0.008, 0.010], rtol=0, atol=1e-9)
+
+    def run_benchmark(self, *flags):
+        """benchmark() in this process, with the given flags: its printed lines."""
+        stdout = io.StringIO()
+        with flagsaver.flagsaver():
+            throughput.FLAGS(["throughput", "--net=linear", "--repeats=3", "--steps=3", "--warmup=1",
+                              "--test_images=1000", "--nobreakdown"] + list(flags))
+            with contextlib.redirect_stdout(stdout):
+                self.assertEqual(throughput.benchmark([]), 0)
+        return stdout.getvalue()
+
+    def assertPrinted(self, out, pattern, *expected, relative=0.0):
+        """The line matching pattern (its numbers as groups) says each expected value, to within the rounding
+        of its printed digits (and `relative`, for figures made from a rounded one)."""
+        match = re.search("(?m)^" + pattern + "$", out)
+        self.assertIsNotNone(match, "no line /{}/ in:\n{}".format(pattern, out))
+        self.assertLen(match.groups(), len(expected))
+        for text, value in zip(match.groups(), expected):
+            decimals = len(text.partition(".")[2])
+            self.assertAlmostEqual(float(text), value, delta=0.5 * 10 ** -decimals + relative * abs(value) + 1e-9,
+                                   msg=match.group(0))
+
+    def flops_per_step(self, out):
+        """The printed FLOPs of a step, which must be linear's matmuls from their shapes (and a few
+        elementwise ops: within 0.5 %)."""
+        match = re.search(r"(?m)^linear train FLOPs per step: ({n}) GFLOP, by .*profiler".format(n=NUMBER), out)
+        self.assertIsNotNone(match, out)
+        self.assertBetween(float(match[1]) * 1e9, 3 * LINEAR_MATMUL_FLOPS, 1.005 * 3 * LINEAR_MATMUL_FLOPS)
+        return float(match[1]) * 1e9
+
+    def test_every_float32_figure(self):
+        clock = FakeClock()
+        train, keras, torch, test = [0.010, 0.030, 0.012], [0.020, 0.045, 0.030], [0.009, 0.036, 0.010], [0.020, 0.008, 0.010]
+        with clocked_work(clock, {1: train[0], 4: train[1], 7: train[2]}, [0.5] + test), \
+                mock.patch.object(throughput, "measure_peak", return_value=(1.5, 2048)), \
+                mock.patch.object(throughput, "start_keras", return_value=FakePeer("keras", keras)), \
+                mock.patch.object(throughput, "start_torch", return_value=FakePeer("torch", torch)):
+            out = self.run_benchmark("--torch_python=" + sys.executable)
+        images = 3 * 100
+        flops = self.flops_per_step(out)
+        self.assertPrinted(out, r"linear train images/s per repeat, in order: ({n}), ({n}), ({n})".format(n=NUMBER),
+                           *[images / s for s in train])
+        self.assertPrinted(out, r"linear keras train images/s per repeat, in order: ({n}), ({n}), ({n})".format(
+            n=NUMBER), *[images / s for s in keras])
+        self.assertPrinted(out, r"linear torch eager train images/s per repeat, in order: ({n}), ({n}), ({n})".format(
+            n=NUMBER), *[images / s for s in torch])
+        self.assertPrinted(out, r"linear test images/s per repeat: ({n}), ({n}), ({n})".format(n=NUMBER),
+                           *[1000 / s for s in test])
+        # Medians of the repeats: 300 / 0.012, 300 / 0.030, 300 / 0.010 and 1000 / 0.010.
+        self.assertPrinted(out, r"linear train images/s: ({n})".format(n=NUMBER), 25000.0)
+        self.assertPrinted(out, r"linear keras train images/s: ({n})".format(n=NUMBER), 10000.0)
+        self.assertPrinted(out, r"linear torch eager train images/s: ({n})".format(n=NUMBER), 30000.0)
+        self.assertPrinted(out, r"linear test images/s: ({n})".format(n=NUMBER), 100000.0)
+        gflops = flops * 3 / 0.012 / 1e9  # a step's FLOPs x steps / the median repeat
+        self.assertPrinted(out, r"linear train GFLOP/s: ({n}) \(({n})% of measured peak ({n})\)".format(n=NUMBER),
+                           gflops, 100 * gflops / 1.5, 1.5, relative=5e-4)
+        # Repeat by repeat: keras 2.0, 1.5, 2.5 times as long as ours (median 2.00; the medians' ratio would say
+        # 2.50); torch 0.9, 1.2, 0.83 (median 0.90; the medians' ratio 0.83).
+        self.assertPrinted(out, r"linear train speed: ({n})x keras, ({n})x torch eager \(median of repeat-by-repeat "
+                                r"ratios\)".format(n=NUMBER), 2.0, 0.9)
+        self.assertIn("keras peer: keras (fake)\n", out)
+
+    def test_every_bfloat16_figure_and_the_float32_ones_beside_them(self):
+        # A CPU with bfloat16 simulated; the rewritten session's repeats take half the float32 one's.
+        folder = self.create_tempdir()
+        folder.create_file("cpuinfo", "flags\t: avx2 avx512_bf16\n")
+        clock = FakeClock()
+        train, keras = [0.010, 0.030, 0.012], [0.004, 0.021, 0.012]
+        peaks = {"float32": (1.5, 2048), "bfloat16": (4.0, 3072)}
+        # evaluate's calls: the two warm-ups, then each repeat of ours (bfloat16), then float32's.
+        with clocked_work(clock, {1: train[0], 4: train[1], 7: train[2]},
+                          [0.5, 0.5, 0.010, 0.020, 0.004, 0.008, 0.005, 0.010], bfloat16_factor=0.5), \
+                mock.patch.object(precision, "CPUINFO", os.path.join(folder.full_path, "cpuinfo")), \
+                mock.patch.object(throughput, "measure_peak", side_effect=lambda dtype: peaks[dtype]), \
+                mock.patch.object(throughput, "start_keras", return_value=FakePeer("keras", keras)):
+            out = self.run_benchmark("--precision=bfloat16")
+        flops = self.flops_per_step(out.replace("linear bfloat16 train FLOPs", "linear train FLOPs"))
+        self.assertPrinted(out, r"measured peak: float32 (\d+)x\d+ matmul, the best of sizes 2048, 3072", 2048)
+        self.assertPrinted(out, r"measured peak: bfloat16 (\d+)x\d+ matmul, the best of sizes 2048, 3072", 3072)
+        self.assertPrinted(out, r"linear train images/s: ({n})".format(n=NUMBER), 25000.0)
+        self.assertPrinted(out, r"linear test images/s: ({n})".format(n=NUMBER), 100000.0)
+        gflops = flops * 3 / 0.012 / 1e9
+        self.assertPrinted(out, r"linear train GFLOP/s: ({n}) \(({n})% of measured peak ({n})\)".format(n=NUMBER),
+                           gflops, 100 * gflops / 1.5, 1.5, relative=5e-4)
+        self.assertPrinted(out, r"linear bfloat16 train images/s: ({n})".format(n=NUMBER), 50000.0)
+        self.assertPrinted(out, r"linear bfloat16 keras train images/s: ({n})".format(n=NUMBER), 25000.0)
+        self.assertPrinted(out, r"linear bfloat16 test images/s: ({n})".format(n=NUMBER), 200000.0)
+        self.assertPrinted(out, r"linear bfloat16 train GFLOP/s: ({n}) \(({n})% of measured peak ({n})\)".format(
+            n=NUMBER), 2 * gflops, 100 * 2 * gflops / 4.0, 4.0, relative=5e-4)
+        # keras against ours (0.005, 0.015, 0.006 s): 0.8, 1.4, 2.0.
+        self.assertPrinted(out, r"linear bfloat16 train speed: ({n})x keras \(median of repeat-by-repeat "
+                                r"ratios\)".format(n=NUMBER), 1.4)
+        self.assertPrinted(out, r"linear bfloat16 speed-up over float32: ({n}) x \(median of repeat-by-repeat "
+                                r"ratios\)".format(n=NUMBER), 2.0)
 
 
 # Where the torch peer's working path can run: this interpreter if it has torch (LTFN's requirements do

@@ -9,12 +9,14 @@ import sys
 from unittest import mock
 
 import matplotlib.image
+from matplotlib import pyplot as plt
 import numpy as np
 from PIL import Image
 import tensorflow as tf
 
 from programs import convolutions as lab
 from labs import convolutions
+from tests import drawn
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -36,6 +38,47 @@ class ExamplesTest(tf.test.TestCase):
 
     def test_all_examples_are_built_in_order(self):
         self.assertEqual(tuple(self.examples), convolutions.EXAMPLE_NAMES)
+
+    def test_each_grid_of_a_picture_holds_its_arrays_numbers_under_its_title(self):
+        # What each example's picture should say, from the case's arrays and the numpy reference: a block of
+        # rows per case, a column per array (input, the padded input, each filter, the output), a row per depth.
+        for example in self.examples.values():
+            fig = convolutions.figure(example)
+            try:
+                shown = {where: ax for where, ax in drawn.panels(fig).items() if ax.axison}  # (others: empty)
+                expected, top = {}, 0
+                for case in example.cases:
+                    columns = [("Input", case.input)]
+                    if example.name == "same":
+                        columns.append(("Zero-padded input", np.pad(case.input, ((1, 1), (1, 1), (0, 0)))))
+                    if case.filters is None:
+                        output = convolutions.numpy_max_pool(case.input, case.pool_size, case.stride, case.padding)
+                        title = "Output ({0}x{0} max, {1}, stride {2})".format(case.pool_size, case.padding, case.stride)
+                    else:
+                        count = case.filters.shape[3]
+                        columns += [("Filter {}".format(f + 1) if count > 1 else "Filter", case.filters[:, :, :, f])
+                                    for f in range(count)]
+                        output = convolutions.numpy_conv2d(case.input, case.filters, case.stride, case.padding)
+                        title = "Output ({}, stride {})".format(case.padding, case.stride)
+                    columns.append((title, output))
+                    for column, (name, array) in enumerate(columns):
+                        for depth in range(array.shape[2]):
+                            expected[top + depth, column] = (
+                                name if array.shape[2] == 1 else "{}, depth {}".format(name, depth + 1), array[:, :, depth])
+                    last = shown[top + output.shape[2] - 1, len(columns) - 1]
+                    self.assertEqual(last.get_xlabel().splitlines()[0], " x ".join(map(str, output.shape)), example.name)
+                    self.assertEqual(shown[top, 0].get_ylabel(), case.label, example.name)
+                    top += max(array.shape[2] for _, array in columns)
+                self.assertCountEqual(shown, expected, example.name)
+                for where, (name, array) in expected.items():
+                    ax = shown[where]
+                    self.assertEqual(ax.get_title(), name, "{} {}".format(example.name, where))
+                    cells = {(int(round(y)), int(round(x))): text for text, (x, y) in drawn.texts(ax)}
+                    self.assertEqual(cells, {(i, j): str(int(array[i, j])) for i in range(array.shape[0])
+                                             for j in range(array.shape[1])}, "{} {}".format(example.name, name))
+                self.assertEqual(drawn.suptitle(fig), "LTFN 4 - {}: {}".format(example.name, example.title))
+            finally:
+                plt.close(fig)
 
     def test_tensorflow_matches_numpy_reference(self):
         for ex in self.examples.values():

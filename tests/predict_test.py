@@ -23,12 +23,14 @@ import tensorflow as tf
 from data import digits
 from data import loader
 from graphs import model
+from pictures import figures
 from pictures import mistakes
 from pictures import results
 from programs import predict
 from session import checkpoints
 from session import restore
 from session import trainer
+from tests import drawn
 from tests import testing
 
 STEPS = 60
@@ -312,18 +314,51 @@ class PredictTest(tf.test.TestCase):
         wrong.sort(key=lambda i: -probabilities[i].max())
         self.assertEqual(list(own["mistake_index"]), wrong[:mistakes.SHOWN])
 
+    def _own_probabilities(self, images):
+        """The trained network's probabilities computed the other way: graph rebuilt in Python, weights restored."""
+        graph, nodes, _ = model.build_graph("linear", "random_normal", 0.05)
+        with graph.as_default():
+            saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session(graph=graph) as session:
+            saver.restore(session, tf.compat.v1.train.latest_checkpoint(os.path.join(self.run_dir, "checkpoints")))
+            logits = session.run(nodes.logits, {nodes.input: np.reshape(images, (-1, 784))}).astype(np.float64)
+        return np.exp(logits - logits.max(axis=1, keepdims=True)) / np.exp(
+            logits - logits.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)
+
     def test_checkpoint_dir_and_pictures_with_a_png(self):
         folder = self.create_tempdir().full_path
         three = draw_digit((120, 90), True, folder=folder, name="three")
-        code, stdout, stderr = self._main(["--checkpoint_dir=runs/linear/checkpoints", "--data_dir=data",
-                                           "--test_index=3", "--image=" + three, "--png=seen.png"])
+        with drawn.saved_figures(figures) as saved:
+            code, stdout, stderr = self._main(["--checkpoint_dir=runs/linear/checkpoints", "--data_dir=data",
+                                               "--test_index=3,7", "--image=" + three, "--png=seen.png"])
         self.assertEqual(code, 0, stderr)
         found = _parse(stdout)
-        self.assertEqual(list(found), ["test[3]", three])
+        self.assertEqual(list(found), ["test[3]", "test[7]", three])
         self.assertIsNone(found[three][2])
         with Image.open(os.path.join(self.start, "seen.png")) as png:
             self.assertEqual(png.format, "PNG")
-            self.assertGreater(png.size[1], 200)  # two rows
+            self.assertGreater(png.size[1], 300)  # three rows
+        # What the picture says, row by row: the input as the network saw it under its name, its ten
+        # probabilities as bars (the network's own, recomputed here), the answer's bar coloured and named.
+        ((path, fig),) = saved
+        self.assertEqual(path, os.path.join(self.start, "seen.png"))
+        inputs = [self.test.images[3].reshape(28, 28), self.test.images[7].reshape(28, 28), digits.prepare(three)]
+        own = self._own_probabilities(inputs)
+        self.assertNotEqual(own[0].argmax(), own[1].argmax())  # two different answers, so a mix-up shows
+        shown = drawn.panels(fig)
+        self.assertLen(shown, 2 * len(inputs))
+        for row, (name, image, probabilities) in enumerate(zip(["test[3]", "test[7]", three], inputs, own)):
+            picture, bars = shown[row, 0], shown[row, 1]
+            self.assertEqual(picture.get_title(), name if len(name) <= 24 else "…" + name[-23:])
+            self.assertAllClose(drawn.image(picture), image, atol=1e-6)
+            drawn_bars = drawn.bars(bars)
+            self.assertEqual([centre for centre, _, _ in drawn_bars], list(range(10)))
+            self.assertAllClose([height for _, height, _ in drawn_bars], probabilities, atol=1e-5)
+            answer = int(probabilities.argmax())
+            self.assertEqual(drawn.highlighted(drawn_bars), [answer], name)
+            self.assertEqual(bars.get_title(), "predicted {} ({:.1f}%)".format(answer, 100 * probabilities[answer]))
+            self.assertEqual(drawn.tick_labels(bars, "x"), {float(d): str(d) for d in range(10)})
+            self.assertEqual(bars.get_ylim(), (0.0, 1.0))
 
     def test_image_names_with_spaces_around_commas_or_a_comma_inside(self):
         folder = self.create_tempdir().full_path

@@ -34,6 +34,7 @@ from pictures import results
 from programs import report
 from session import summaries
 from programs import tensorboard_main
+from tests import drawn
 from tests import testing
 
 STEPS = 3
@@ -232,6 +233,25 @@ class RunLogsTest(tf.test.TestCase):
                 self.assertEqual((event.width, event.height), _png_size(
                     os.path.join(self.logdirs[net], results.png_name(kind))))
 
+    def test_the_runs_pictures_say_its_own_answers_to_the_test_labels(self):
+        # Each PNG the run wrote is the figure results.figure draws from its stored arrays, pixel for pixel;
+        # read back, its titles and cells agree with the test set's labels, loaded here.
+        for net in ("conv4", "linear"):
+            pictures = results.load(self.logdirs[net])
+            for kind in pictures.kinds():
+                out = os.path.join(self.create_tempdir().full_path, "again.png")
+                figures.save(results.figure(kind, [pictures]), out)
+                with Image.open(out) as again, Image.open(os.path.join(self.logdirs[net], results.png_name(kind))) as own:
+                    self.assertEqual(again.tobytes(), own.tobytes(), "{} {}".format(net, kind))
+            predictions = pictures.arrays["predictions"]
+            for ax in drawn.panels(_one(results.figure("mistakes", [pictures]))).values():
+                index, true, predicted = map(int, re.match(r"#(\d+): (\d)→(\d)", ax.get_title()).groups())
+                self.assertEqual((true, predicted), (self.test_labels[index], predictions[index]), ax.get_title())
+            ax = drawn.panels(_one(results.figure("confusion", [pictures])))[(0, 0)]
+            self.assertEqual((ax.get_xlabel(), ax.get_ylabel()), ("predicted", "true"))
+            for text, (x, y) in drawn.texts(ax):
+                self.assertEqual(int(text), np.sum((self.test_labels == round(y)) & (predictions == round(x))))
+
     def test_weights_and_feature_maps_are_the_networks(self):
         conv4 = results.load(self.logdirs["conv4"]).arrays
         self.assertEqual(conv4["weights"].shape, (64, 3, 3))
@@ -286,6 +306,191 @@ class RunLogsTest(tf.test.TestCase):
             server.wait(timeout=30)
             reader.join(timeout=30)
 
+
+def _synthetic_test_pass(count=80, seed=0):
+    """(probabilities, labels, images) of a made-up test pass: about half of the answers wrong, so the
+    confusion matrix is far from symmetric and there are more mistakes than are shown."""
+    rng = np.random.RandomState(seed)
+    logits = rng.normal(0.0, 2.0, (count, 10))
+    labels = rng.randint(0, 10, count)
+    logits[np.arange(count), labels] += rng.choice([0.0, 6.0], count)  # right about half the time
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return probabilities.astype(np.float32), labels, rng.rand(count, 28, 28).astype(np.float32)
+
+
+def _one(runs_figure):
+    """The only subfigure of results.figure's figure for one run."""
+    (panel,) = runs_figure.subfigs
+    return panel
+
+
+class PicturesSayTest(tf.test.TestCase):
+    """Each picture read back from its artists (tests/drawn.py) against the arrays it was drawn from,
+    recomputed here: which digit a title names, which count a cell holds, which array an image shows."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.probabilities, cls.labels, cls.images = _synthetic_test_pass()
+        cls.predicted = cls.probabilities.argmax(axis=1)
+        rng = np.random.RandomState(1)
+        cls.weights = {"linear": rng.normal(size=(784, 10)), "fc3": rng.normal(size=(784, 500)),
+                       "conv4": rng.normal(size=(3, 3, 1, 64))}
+        cls.maps = [(name, np.abs(rng.normal(size=(size, size, channels)))) for name, size, channels in (
+            ("layer1", 28, 64), ("layer2", 28, 64), ("pool1", 14, 64), ("layer3", 14, 128), ("layer4", 14, 128),
+            ("pool2", 7, 128))]
+
+    def pictures(self, net):
+        return results.compute(self.probabilities, self.labels, self.images, self.weights[net],
+                               self.maps if net == "conv4" else [], {"net": net, "init": "xavier", "step": 9})
+
+    def tearDown(self):
+        from matplotlib import pyplot
+        pyplot.close("all")
+        super().tearDown()
+
+    def test_each_mistake_is_titled_index_true_then_predicted_and_shows_that_image(self):
+        panel = _one(results.figure("mistakes", [self.pictures("linear")]))
+        self.assertEqual(drawn.suptitle(panel), "Mistakes, most confident first")
+        # The most confident wrong answers first, ties in test-set order, at most SHOWN of them.
+        wrong = [i for i in range(len(self.labels)) if self.predicted[i] != self.labels[i]]
+        wrong.sort(key=lambda i: -self.probabilities[i].max())
+        self.assertGreater(len(wrong), mistakes.SHOWN)
+        shown = drawn.panels(panel)
+        self.assertLen(shown, mistakes.SHOWN)
+        for k, i in enumerate(wrong[:mistakes.SHOWN]):
+            ax = shown[divmod(k, mistakes.COLUMNS)]
+            match = re.fullmatch(r"#(\d+): (\d)→(\d) \((\d+)%\)", ax.get_title())
+            self.assertIsNotNone(match, ax.get_title())
+            self.assertEqual([int(g) for g in match.groups()[:3]], [i, self.labels[i], self.predicted[i]],
+                             "#index: true→predicted")
+            self.assertAlmostEqual(int(match[4]), 100 * self.probabilities[i].max(), delta=0.5 + 1e-6)
+            self.assertAllClose(drawn.image(ax), np.round(self.images[i] * 255) / 255, atol=1e-6)
+
+    def test_confusion_cells_hold_the_counts_of_true_rows_and_predicted_columns(self):
+        panel = _one(results.figure("confusion", [self.pictures("linear")]))
+        ax = drawn.panels(panel)[(0, 0)]
+        drawn.laid_out(panel.figure)
+        counts = np.zeros((10, 10), int)  # counts[t, p]: test images of digit t the network called p
+        for t, p in zip(self.labels, self.predicted):
+            counts[t, p] += 1
+        self.assertNotEqual(counts.tolist(), counts.T.tolist())  # a transposed matrix would show
+        axis_of = {ax.get_xlabel(): 0, ax.get_ylabel(): 1}  # which coordinate is the true, which the predicted
+        self.assertCountEqual(axis_of, ["true", "predicted"])
+        said = {}
+        for text, position in drawn.texts(ax):
+            true, predicted = (int(round(position[axis_of[name]])) for name in ("true", "predicted"))
+            said[true, predicted] = int(text)
+        self.assertEqual(said, {(t, p): int(counts[t, p]) for t in range(10) for p in range(10)
+                                if t == p or counts[t, p]})
+        for axis in ("x", "y"):
+            self.assertEqual(drawn.tick_labels(ax, axis), {float(d): str(d) for d in range(10)})
+        # The colours: the off-diagonal counts, in the cells their numbers are written in.
+        colours = drawn.image(ax)
+        for (t, p), n in said.items():
+            where = (t, p) if axis_of["true"] == 1 else (p, t)  # image rows are y, columns x
+            self.assertEqual(colours[where], 0 if t == p else n)
+        right = int(np.sum(self.labels == self.predicted))
+        self.assertEqual(ax.get_title(), "Confusion matrix\n{} of {} right ({:.2f} %)".format(
+            right, len(self.labels), 100.0 * right / len(self.labels)))
+
+    def test_weights_are_each_units_own_under_its_name(self):
+        for net, expected in (
+                ("linear", [(str(d), self.weights["linear"][:, d].reshape(28, 28)) for d in range(10)]),
+                ("fc3", [("unit {}".format(i), self.weights["fc3"][:, i].reshape(28, 28))
+                         for i in np.round(np.linspace(0, 499, 36)).astype(int)]),
+                ("conv4", [(str(f + 1), self.weights["conv4"][:, :, 0, f]) for f in range(64)])):
+            panel = _one(results.figure("weights", [self.pictures(net)]))
+            title = {"linear": "linear: the ten 28x28 templates, one per digit",
+                     "fc3": "fc3: 36 of layer1's 500 28x28 templates",
+                     "conv4": "conv4: layer1's 64 3x3 filters"}[net]
+            self.assertEqual(drawn.suptitle(panel), "First layer's weights\n" + title)
+            shown = drawn.panels(panel)
+            self.assertLen(shown, len(expected), net)
+            columns = 5 if len(expected) <= 10 else 8
+            for k, (name, weights) in enumerate(expected):
+                ax = shown[divmod(k, columns)]
+                self.assertEqual(ax.get_title(), name, net)
+                self.assertAllClose(drawn.image(ax), weights, atol=1e-6, msg="{} {}".format(net, name))
+                # Each on its own scale centred on 0, red positive.
+                limit = np.abs(weights).max()
+                self.assertAllClose([ax.images[0].norm.vmin, ax.images[0].norm.vmax], [-limit, limit], rtol=1e-6)
+                self.assertEqual(ax.images[0].get_cmap().name, "bwr")
+
+    def test_feature_maps_rows_are_the_layers_columns_their_first_channels(self):
+        panel = _one(results.figure("feature_maps", [self.pictures("conv4")]))
+        self.assertEqual(drawn.suptitle(panel), "Feature maps of test image 0")
+        shown = drawn.panels(panel)
+        rows = [("input", None)] + self.maps
+        for row, (name, maps) in enumerate(rows):
+            self.assertEqual([text for text, _ in drawn.texts(shown[row, 0])], [name])
+            if maps is None:
+                self.assertAllClose(drawn.image(shown[row, 1]), self.images[results.FEATURE_MAP_IMAGE], atol=1e-6)
+                self.assertFalse([c for c in range(2, learned.MAP_CHANNELS + 1) if (row, c) in shown])
+                continue
+            for channel in range(learned.MAP_CHANNELS):
+                ax = shown[row, channel + 1]
+                self.assertAllClose(drawn.image(ax), maps[..., channel], atol=1e-5, msg="{} {}".format(name, channel))
+                self.assertEqual(ax.get_title(), "channel {}".format(channel + 1) if row == 1 else "")
+        self.assertLen(shown, 2 + len(self.maps) * (learned.MAP_CHANNELS + 1))
+
+    def test_histograms_are_each_layers_own_under_its_name(self):
+        rng = np.random.RandomState(2)
+        values = {"conv4": [("layer1_conv", rng.normal(0, 1, 5000)), ("layer2_conv", rng.normal(3, 20, 5000)),
+                            ("logits", rng.normal(0, 300, 1000)), ("predictions", rng.rand(1000))],
+                  "linear": [("logits", rng.normal(-1, 2, 1000)), ("predictions", rng.rand(1000) ** 3)]}
+        folder = self.create_tempdir().full_path
+        runs = []
+        for net in ("conv4", "linear"):
+            run_dir = os.path.join(folder, net + "-run")
+            os.makedirs(run_dir)
+            histograms.save(os.path.join(run_dir, histograms.ACTIVATIONS_FILE), values[net],
+                            {"net": net, "init": "he", "step": 5})
+            runs.append(histograms.load(run_dir))
+        fig = drawn.laid_out(histograms.figure(runs))
+        shown = drawn.panels(fig)
+        names = ["layer1_conv", "layer2_conv", "logits", "predictions"]
+        self.assertEqual([shown[row, 0].get_ylabel() for row in range(len(names))], names)
+        self.assertEqual([shown[0, column].get_title() for column in range(2)],
+                         ["conv4-run\nconv4 · he · step 5", "linear-run\nlinear · he · step 5"])
+        for column, net in enumerate(("conv4", "linear")):
+            for row, name in enumerate(names):
+                ax = shown[row, column]
+                layer = dict(values[net]).get(name)
+                if layer is None:
+                    self.assertEqual([text for text, _ in drawn.texts(ax)], ["(not in this net)"])
+                    self.assertFalse(ax.patches)
+                    continue
+                counts, edges = np.histogram(layer, bins=histograms.BINS, range=(layer.min(), layer.max()))
+                drawn_counts, drawn_edges = drawn.stairs(ax)
+                self.assertAllEqual(drawn_counts, counts, msg="{} {}".format(net, name))
+                self.assertAllClose(drawn_edges, edges, msg="{} {}".format(net, name))
+                (note,) = [text for text, _ in drawn.texts(ax)]
+                match = re.fullmatch(r"\[(\S+), (\S+)\]  std (\S+)", note)
+                self.assertIsNotNone(match, note)
+                for said, value in zip(match.groups(), (layer.min(), layer.max(), layer.std())):
+                    self.assertAllClose(float(said), value, rtol=5e-3, msg="{} {}: {}".format(net, name, note))
+
+    def test_runs_side_by_side_each_panel_is_its_own_runs(self):
+        other = _synthetic_test_pass(seed=5)
+        linear = self.pictures("linear")
+        conv4 = results.compute(other[0], other[1], other[2], self.weights["conv4"], self.maps,
+                                {"net": "conv4", "init": "he", "step": 3})
+        linear.name, conv4.name = "runs/a", "runs/b"
+        fig = results.figure("confusion", [linear, conv4])
+        for panel, (probabilities, labels), run in zip(fig.subfigs, ((self.probabilities, self.labels), other[:2]),
+                                                       (linear, conv4)):
+            ax = drawn.panels(panel)[(0, 0)]
+            right = int(np.sum(probabilities.argmax(axis=1) == labels))
+            self.assertEqual(ax.get_title(), "{}\n{}\n{} of {} right ({:.2f} %)".format(
+                run.name, run.subtitle, right, len(labels), 100.0 * right / len(labels)))
+        fig = results.figure("mistakes", [linear, conv4])
+        for panel, (probabilities, labels), run in zip(fig.subfigs, ((self.probabilities, self.labels), other[:2]),
+                                                       (linear, conv4)):
+            self.assertEqual(drawn.suptitle(panel), "{}\n{}".format(run.name, run.subtitle))
+            first = max((i for i in range(len(labels)) if probabilities[i].argmax() != labels[i]),
+                        key=lambda i: probabilities[i].max())
+            self.assertStartsWith(drawn.panels(panel)[(0, 0)].get_title(), "#{}: {}→".format(first, labels[first]))
 
 class StoredArraysTest(tf.test.TestCase):
     """pictures/figures.py: what histograms.npz and pictures.npz share, and //:report's answers about them."""
