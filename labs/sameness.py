@@ -96,7 +96,8 @@ class _Pair:
         self.ours = {}
         self.unread = {}  # variable name -> words, where the initializer's ops are not one draw
         self.drawn = None  # what the learner's `init` drew, by variable name
-        self.weights = None  # what graphs/'s init drew
+        self.hinted = set()  # the initializer hints said already
+        self.twice = []  # (name, name_1) of the names a cell made twice
 
 
 def compare(graph, net, init, learning_rate=None, batch=None):
@@ -127,13 +128,18 @@ def _guarded(what, stage, pair):
     try:
         stage(pair)
     except Exception as e:  # noqa: BLE001 (any learner graph must get a sentence)
-        pair.report.differ("the check could not {} of your graph ({}: {}); build it again from `graph = "
-                           "tf.Graph()` as the lesson writes it".format(what, type(e).__name__, _first_line(e)))
+        pair.report.differ("the check could not {} ({}: {}); build your graph again from `graph = tf.Graph()` "
+                           "as the lesson writes it".format(what, type(e).__name__, _first_line(e)))
 
 
 def _first_line(error):
-    text = getattr(error, "message", None) or str(error)
-    return text.strip().splitlines()[0] if text.strip() else "no message"
+    """The sentence an error's message is about: after a graph-mode message's `Node: '...'` line (which
+    follows where the node was defined), else its first line."""
+    lines = [line.strip() for line in (getattr(error, "message", None) or str(error)).splitlines() if line.strip()]
+    node = next((i for i, line in enumerate(lines) if line.startswith("Node: ")), None)
+    if node is not None and node + 1 < len(lines):
+        return "{} ({})".format(lines[node + 1].split(" Debug info:")[0], lines[node].replace("Node: ", "at node "))
+    return lines[0] if lines else "no message"
 
 
 # Names.
@@ -141,7 +147,7 @@ def _first_line(error):
 def _compare_names(pair):
     """pair.ours: {name: tensor, or the op for `optimizer`} of the posts' names found in the graph."""
     for name, what in NAMES:
-        op = _last_named(pair.graph, name, twice=pair.report)
+        op = _last_named(pair.graph, name, twice=pair.twice)
         if op is None:
             pair.report.differ("there is no `{}` ({}): give it name=\"{}\"".format(name, what, name))
         elif name == "optimizer":
@@ -151,33 +157,56 @@ def _compare_names(pair):
                 name, op.type, what))
         else:
             pair.ours[name] = op.outputs[0]
+    if pair.twice:
+        pair.report.differ("there are {}: a cell that builds nodes ran twice; run the cells again from "
+                           "`graph = tf.Graph()`".format(", and ".join("both `{}` and `{}`".format(*t)
+                                                                       for t in pair.twice)))
 
 
 def _last_named(graph, name, twice=None):
-    """The op named `name`, or None; with twice (a Report), a sentence when a cell ran twice (`name_1`)."""
+    """The op named `name`, or the last one made of `name_1`, `name_2`... when a cell ran twice (then
+    (name, name_1) goes into the list `twice`), or None."""
     try:
         op = graph.get_operation_by_name(name)
     except KeyError:
         return None
-    again = [o.name for o in graph.get_operations() if re.fullmatch(re.escape(name) + r"_\d+", o.name)]
+    again = [o for o in graph.get_operations() if re.fullmatch(re.escape(name) + r"_\d+", o.name)]
     if again and twice is not None:
-        twice.differ("there are both `{}` and `{}`: a cell that builds nodes ran twice; run the cells again "
-                     "from `graph = tf.Graph()`".format(name, again[0]))
-    return op
+        twice.append((name, again[0].name))
+    return again[-1] if again else op
 
 
 # Placeholders.
 
 def _compare_placeholders(pair):
+    fixed = []
     for name in ("input", "labels"):
         if name in pair.ours:
-            sentence = _placeholder(name, pair.ours[name], pair.theirs.get_tensor_by_name(name + ":0"))
-            if sentence:
+            mine, its = pair.ours[name], pair.theirs.get_tensor_by_name(name + ":0")
+            sentence = _placeholder(name, mine, its)
+            if sentence == _FIXED:
+                fixed.append((name, mine.shape.as_list(), _wanted(its)))
+            elif sentence:
                 pair.report.differ(sentence)
+    if fixed:
+        pair.report.differ("{} take{} only batches of {} (shape {}): give {} shape={}, so batches of any size run "
+                           "(LTFN 2)".format(" and ".join("`{}`".format(n) for n, _, _ in fixed),
+                                             "s" if len(fixed) == 1 else "", fixed[0][1][0],
+                                             " and ".join(_static(s) for _, s, _ in fixed),
+                                             "it" if len(fixed) == 1 else "them",
+                                             " and ".join(w for _, _, w in fixed)))
+
+
+_FIXED = "a fixed batch"
+
+
+def _wanted(its):
+    return "({})".format(", ".join("None" if d is None else str(d) for d in its.shape.as_list()))
 
 
 def _placeholder(name, mine, its):
-    wanted = "({})".format(", ".join("None" if d is None else str(d) for d in its.shape.as_list()))
+    """The sentence for a wrong placeholder, _FIXED for a fixed batch (said for both at once), or None."""
+    wanted = _wanted(its)
     if mine.op.type != "Placeholder":
         return "`{}` is a {} op; make it with tf.compat.v1.placeholder(tf.float32, shape={}, name=\"{}\")".format(
             name, mine.op.type, wanted, name)
@@ -190,8 +219,7 @@ def _placeholder(name, mine, its):
     if shape == their_shape:
         return None
     if len(shape) == len(their_shape) and shape[1:] == their_shape[1:] and shape[0] is not None:
-        return ("`{}` takes only batches of {} (its shape is {}): give it shape={}, so batches of any size "
-                "run (LTFN 2)".format(name, shape[0], _static(shape), wanted))
+        return _FIXED
     return "`{}` has the shape {}, graphs/'s {}: give it shape={}".format(
         name, _static(shape), _static(their_shape), wanted)
 
@@ -270,8 +298,12 @@ def _compare_initializer(pair, name, mine, its):
     if mine_d is None:
         pair.unread[name] = words
     elif not sameness_init.same(mine_d, theirs_d):
+        hint = _initializer_hint(mine_d, theirs_d)
+        if hint in pair.hinted:
+            hint = ""  # said once, with the first variable
+        pair.hinted.add(hint)
         pair.report.differ("`{}` starts from {} in yours, from {} in graphs/{}".format(
-            name, sameness_init.words(mine_d), sameness_init.words(theirs_d), _initializer_hint(mine_d, theirs_d)))
+            name, sameness_init.words(mine_d), sameness_init.words(theirs_d), hint))
 
 
 def _initializer_hint(mine, theirs):
@@ -376,7 +408,7 @@ class _Copy:
             self.reads[name] = tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype)
             self.assigns[name] = tf.raw_ops.AssignVariableOp(resource=handle, value=slot)
         else:
-            self.ready[name] = tf.raw_ops.IsVariableInitialized(ref=handle, dtype=dtype)
+            self.ready[name] = tf.raw_ops.IsVariableInitialized(ref=handle)
             self.reads[name] = tf.identity(handle)
             self.assigns[name] = tf.raw_ops.Assign(ref=handle, value=slot)
         self.slots[name] = slot
@@ -394,6 +426,8 @@ class _Copy:
 # The ops along the paths (labs/sameness_ops.py).
 
 def _compare_paths(pair):
+    if pair.twice:
+        return  # which of the two copies is the learner's? The cells must run again anyway.
     names = {n for n, _ in NAMES}
     ours_v, theirs_v = network_variables(pair.graph), network_variables(pair.theirs)
     renamed = set(ours_v) ^ set(theirs_v)  # said by the variables' sentences
@@ -490,8 +524,10 @@ def _compare_optimizer(pair):
 
 def _compare_updated(pair, mine, its):
     variables, trainable = network_variables(pair.graph), set(_trainable(pair.graph))
+    used = {op.name for op in sameness_init.ancestors([pair.ours["cost"].op])} if "cost" in pair.ours else set()
     for name in its:
-        if name not in mine and name in variables and name in trainable:
+        # (a variable cost does not use is said on the path; one not trainable, with the variables)
+        if name not in mine and name in variables and name in trainable and name in used:
             pair.report.differ("`optimizer` does not update `{}`: minimize(cost) with no var_list trains every "
                                "trainable variable cost depends on".format(name))
 
@@ -576,14 +612,14 @@ def _compare_numbers(pair, batch):
     first, second = its[sizes[0]], its[sizes[-1]]
     pair.report.notes.append(
         "with graphs/'s initial weights, the same cost on {} test images, {}, and on the first {}, {}, exactly "
-        "in float32; the same predictions and accuracy, and after one optimizer step the same cost, {}".format(
-            sizes[0], _exact(first[0]), sizes[-1], _exact(second[0]), _exact(first[3])))
+        "in float32; the same predictions and accuracy, and after one optimizer step on the {} the same cost, "
+        "{}".format(sizes[0], _exact(first[0]), sizes[-1], _exact(second[0]), sizes[-1], _exact(second[3])))
     if pair.drawn is not None and all(np.array_equal(pair.drawn.get(n), weights[n]) for n in weights):
         pair.report.notes.append("and your `init` draws the very weights build_graph draws (the same seed, the "
                                  "same order of ops): your runs are //:run's, step for step")
     pair.report.numbers = {"cost": float(first[0]), "accuracy": float(first[2]),
-                           "cost after one step": float(first[3]),
-                           "cost on {}".format(sizes[-1]): float(second[0])}
+                           "cost on {}".format(sizes[-1]): float(second[0]),
+                           "cost after one step on {}".format(sizes[-1]): float(second[3])}
 
 
 def _batch_sizes(count):
@@ -591,8 +627,9 @@ def _batch_sizes(count):
 
 
 def _numbers(copy, weights, images, labels, sizes):
-    """{batch size: [cost, predictions, accuracy, cost after one step] or the error's words}, each size from
-    the same weights."""
+    """{batch size: [cost, predictions, accuracy(, cost after one step)] or the error's words}, each size
+    from the same weights; the step on the last (small) batch only: a step on 100 ConvNet images would
+    double the check's time and show nothing 7 do not."""
     get = copy.graph.get_tensor_by_name
     found = {}
     for size in sizes:
@@ -600,8 +637,9 @@ def _numbers(copy, weights, images, labels, sizes):
         feed = {get("input:0"): images[:size], get("labels:0"): labels[:size]}
         try:
             values = copy.session.run([get(n + ":0") for n in ("cost", "predictions", "accuracy")], feed)
-            copy.session.run(copy.graph.get_operation_by_name("optimizer"), feed)
-            values.append(copy.session.run(get("cost:0"), feed))
+            if size == sizes[-1]:
+                copy.session.run(copy.graph.get_operation_by_name("optimizer"), feed)
+                values.append(copy.session.run(get("cost:0"), feed))
         except (tf.errors.OpError, ValueError, TypeError) as e:
             values = _first_line(e)
         found[size] = values

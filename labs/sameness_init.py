@@ -199,7 +199,12 @@ def _standard_cdf(kind, z):
     return np.clip((phi - low) / (high - low), 0.0, 1.0)
 
 
-_erf = np.frompyfunc(math.erf, 1, 1)
+def _erf(x):
+    """erf, to 1.5e-7 (Abramowitz and Stegun 7.1.26), on a whole array at once: plenty for a
+    Kolmogorov-Smirnov bound of 1e-2."""
+    t = 1 / (1 + 0.3275911 * np.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return np.sign(x) * (1 - poly * np.exp(-x * x))
 
 
 def _kolmogorov(values, d):

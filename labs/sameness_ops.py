@@ -119,10 +119,29 @@ def _same_shape(reshape):
         return False
     if before.rank == 1 or (before.as_list() == after.as_list() and before.as_list().count(None) <= 1):
         return True
-    if not before.is_compatible_with(after) or shape.op.type == "Const":
+    if not before.is_compatible_with(after):
         return False
-    reads = [op for op in _ancestors(shape.op, ()) if op.type == "Shape"]
-    return bool(reads) and all(op.inputs[0] is x for op in reads)
+    value = tf.get_static_value(shape)
+    if value is not None:  # a shape TensorFlow works out before the run: [-1, 10] of a (100, 10)
+        dims = before.as_list()
+        return None not in dims and [d if v == -1 else v for v, d in zip(value.tolist(), dims)] == dims
+    reads = _shapes_read(shape.op)
+    return bool(reads) and all(t.name == x.name for t in reads)
+
+
+def _shapes_read(op):
+    """The tensors whose tf.shape a shape computation reads (the walk stops at each Shape op)."""
+    seen, stack, reads = set(), [op], []
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        if op.type == "Shape":
+            reads.append(op.inputs[0])
+        else:
+            stack.extend(t.op for t in op.inputs)
+    return reads
 
 
 def _op_value(tensor, op, inputs):
