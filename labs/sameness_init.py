@@ -100,7 +100,17 @@ def scalar(tensor):
     or None (it reads a variable, a placeholder or a random op, or cannot be run)."""
     if tensor.shape.rank is None or tensor.shape.num_elements() != 1:
         return None
-    if any(op.type in _RANDOM_OPS or op.type.startswith(("Placeholder", "Var", "ReadVariable"))
+    value = constant_value(tensor)
+    try:
+        return float(np.asarray(value).reshape(())) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def constant_value(tensor):
+    """The value of a tensor computed from constants only (run in a session when TensorFlow cannot fold
+    it), or None."""
+    if any(op.type in _RANDOM_OPS or op.type.startswith(("Placeholder", "Var", "ReadVariable", "Shape"))
            for op in ancestors([tensor.op])):
         return None
     value = tf.get_static_value(tensor)
@@ -110,10 +120,7 @@ def scalar(tensor):
                 value = session.run(tensor)
         except (tf.errors.OpError, ValueError, TypeError):
             return None
-    try:
-        return float(np.asarray(value).reshape(()))
-    except (TypeError, ValueError):
-        return None
+    return np.asarray(value)
 
 
 def ancestors(ops):

@@ -15,6 +15,8 @@ import hashlib
 import numpy as np
 import tensorflow as tf
 
+from labs import sameness_init
+
 # The call a learner writes for each op type (for the sentences).
 API = {"MatMul": "tf.matmul", "BiasAdd": "tf.nn.bias_add", "AddV2": "+", "Add": "+", "Sub": "-", "Mul": "*",
        "RealDiv": "/", "Neg": "-", "Relu": "tf.nn.relu", "Relu6": "tf.nn.relu6", "Elu": "tf.nn.elu",
@@ -30,7 +32,7 @@ API = {"MatMul": "tf.matmul", "BiasAdd": "tf.nn.bias_add", "AddV2": "+", "Add": 
        "NotEqual": "tf.not_equal", "Cast": "tf.cast", "Log": "tf.math.log", "Exp": "tf.exp",
        "Square": "tf.square", "Sqrt": "tf.sqrt", "StopGradient": "tf.stop_gradient", "Print": "tf.compat.v1.Print",
        "PrintV2": "tf.print", "Squeeze": "tf.squeeze", "ExpandDims": "tf.expand_dims", "Pack": "tf.stack",
-       "ConcatV2": "tf.concat", "StridedSlice": "[...] (a slice)", "Shape": "tf.shape", "OneHot": "tf.one_hot"}
+       "ConcatV2": "tf.concat", "SelectV2": "tf.where (tf.nn.dropout makes one)", "StridedSlice": "[...] (a slice)", "Shape": "tf.shape", "OneHot": "tf.one_hot"}
 # Settings that do not change a value, or that the inputs already fix (the dtype T of most ops: a dtype
 # that differs shows at the placeholders and variables, or as a tf.cast on the path).
 _IGNORED_ATTRS = frozenset(["T", "Tidx", "Tshape", "Tpaddings", "Tmultiples", "Tperm", "Taxis", "Index", "N",
@@ -43,6 +45,7 @@ _COMMUTATIVE = frozenset(["Add", "AddV2", "Mul", "Equal", "NotEqual", "Maximum",
                           "LogicalOr"])
 _AXIS_INPUT = {"Mean": 1, "Sum": 1, "Max": 1, "Min": 1, "Prod": 1, "All": 1, "Any": 1, "ArgMax": 1, "ArgMin": 1}
 _VARIABLES = ("VarHandleOp", "VariableV2", "Variable")
+_SOFTMAX = ("Softmax", "LogSoftmax")
 
 
 class Value:
@@ -147,6 +150,11 @@ def _shapes_read(op):
 def _op_value(tensor, op, inputs):
     if op.type in _AXIS_INPUT and len(inputs) > 1 and inputs[1].kind == "constant":
         inputs[1] = _axes(inputs[1], op.inputs[0].shape.rank)
+    if op.type in _SOFTMAX:
+        return Value("op", op.type, op, inputs, (("axis", (op.inputs[0].shape.rank or 0) - 1),))
+    softmax = _softmax_on_another_axis(op, inputs)
+    if softmax:
+        return softmax
     bias = _bias_added_with_plus(op, inputs)
     if bias:
         return Value("op", "BiasAdd", op, bias, (("data_format", "NHWC"),), plus=[op])
@@ -156,6 +164,23 @@ def _op_value(tensor, op, inputs):
     if len(op.outputs) > 1:
         settings += (("output", tensor.value_index),)
     return Value("op", op.type, op, inputs, settings)
+
+
+def _softmax_on_another_axis(op, inputs):
+    """tf.nn.softmax(x, axis=a) with a not the last axis, which TensorFlow writes transpose -> softmax ->
+    transpose (a swapped with the last axis), as one softmax with its axis."""
+    inner = inputs[0]
+    if op.type != "Transpose" or inner.kind != "op" or inner.type not in _SOFTMAX or \
+            inner.inputs[0].kind != "op" or inner.inputs[0].type != "Transpose":
+        return None
+    first = sameness_init.constant_value(inner.inputs[0].op.inputs[1])
+    last = sameness_init.constant_value(op.inputs[1])
+    if first is None or last is None or list(first) != list(last):
+        return None
+    moved = [i for i, p in enumerate(first) if p != i]
+    if len(moved) != 2 or moved[1] != len(first) - 1:
+        return None
+    return Value("op", inner.type, op, inner.inputs[0].inputs[:1], (("axis", moved[0]),))
 
 
 def _bias_added_with_plus(op, inputs):
@@ -244,11 +269,27 @@ def _walk(mine, theirs, where, said, parent, index, renamed):
         said.append("{}, yours has no {} after {}: graphs/ has {} there".format(
             where, _api(theirs.type), describe(mine), describe(theirs)))
         return _walk(mine, missing, where, said, parent, index, renamed)
-    if parent is not None and not mine.kind == theirs.kind == "op":
+    if parent is not None and mine.kind == "op" and theirs.kind != "op" and _holds(mine, theirs.key):
+        said.append("{}, yours has {} between {} and {}, which graphs/ does not have: take it out".format(
+            where, describe(mine), describe(theirs), describe(parent)))
+    elif parent is not None and not mine.kind == theirs.kind == "op":
         said.append("{}, {} takes {} as its `{}` where graphs/'s takes {}".format(
             where, describe(parent), describe(mine), _argument(parent, index), describe(theirs)))
     else:
         said.append("{}, yours has {} where graphs/ has {}".format(where, describe(mine), describe(theirs)))
+
+
+def _holds(value, key):
+    """Whether `key` is the key of one of value's inputs, or of theirs, and so on."""
+    seen, stack = set(), [value]
+    while stack:
+        v = stack.pop()
+        if v.key == key:
+            return True
+        if id(v) not in seen:
+            seen.add(id(v))
+            stack.extend(v.inputs)
+    return False
 
 
 def _swapped(pairs):

@@ -319,6 +319,12 @@ class SamenessTest(tf.test.TestCase):
             (dict(predictions=lambda logits: tf.nn.softmax(logits.op.inputs[0], name="predictions")),
              "from `logits` to `predictions`, `predictions` (tf.nn.softmax) takes `layer1/layer1_linear` "
              "(tf.nn.bias_add) as its `logits` where graphs/'s takes `logits`"),
+            (dict(predictions=lambda logits: tf.nn.softmax(logits, axis=0, name="predictions")),
+             "from `logits` to `predictions`, yours has `predictions` (tf.nn.softmax) with axis=0 where graphs/ has "
+             "axis=1"),
+            (dict(linear=lambda x, w, b: tf.nn.bias_add(tf.matmul(tf.nn.dropout(x, rate=0.5), w), b)),
+             "from `input` to `logits`, yours has `layer1/dropout/SelectV2` (tf.where (tf.nn.dropout makes one)) "
+             "between `input` and `layer1/MatMul` (tf.matmul), which graphs/ does not have: take it out"),
             (dict(bias=lambda: v1.get_variable("layer1_bias", [10], initializer=v1.zeros_initializer(),
                                                trainable=False)),
              "`layer1/layer1_bias` is not trainable in yours (trainable=False), so the optimizer cannot change it: "
