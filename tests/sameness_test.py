@@ -430,6 +430,27 @@ class SamenessTest(tf.test.TestCase):
         self.assertOneSentence(glorot, "`layer1/layer1_weights` starts from uniform in [-0.0869291, 0.0869291] in "
                                        "yours, from normal, mean 0, stddev 1 in graphs/")  # sqrt(6 / 794)
 
+    def test_the_draws_test_passes_right_draws_and_refuses_wrong_ones(self):
+        from labs import sameness_init
+        he = sameness_init.Distribution("truncated normal", 0.0, math.sqrt(2 / 9) / 0.87962566103423978)
+        xavier = sameness_init.Distribution("uniform", -math.sqrt(6 / 585), 2 * math.sqrt(6 / 585))
+        normal = sameness_init.Distribution("normal", 0.0, 1.0)
+        graph = tf.Graph()
+        with graph.as_default():  # unseeded: other draws each run, as a learner's without set_random_seed
+            draws = {he: HE([3, 3, 1, 64]), xavier: XAVIER([3, 3, 1, 64]), normal: tf.random.normal([576])}
+        with v1.Session(graph=graph) as session:
+            for _ in range(20):
+                for d, values in session.run(draws).items():
+                    self.assertIsNone(sameness_init.drawn_from(values, d), d)
+        rng = np.random.default_rng(0)
+        spread = he.scale * 0.87962566103423978  # the truncated normal's own stddev
+        self.assertIn("outside", sameness_init.drawn_from(rng.normal(0, spread, 576), he))  # not truncated
+        self.assertIn("stddev is not", sameness_init.drawn_from(
+            np.clip(rng.normal(0, he.scale, 4000), -2 * he.scale, 2 * he.scale)[:576] / math.sqrt(2), he))  # scale 1
+        self.assertIn("histogram", sameness_init.drawn_from(rng.uniform(-3 ** .5, 3 ** .5, 7840), normal))
+        # The limit docs/lessons.md states: a uniform of the same spread, on 576 weights, passes for He's.
+        self.assertIsNone(sameness_init.drawn_from(rng.uniform(-spread * 3 ** .5, spread * 3 ** .5, 576), he))
+
     def test_the_convnet_against_another_init(self):
         # build_graph's own variance_scaling conv4, held against random_normal: the four He layers and the
         # Xavier one start elsewhere, each said once.
