@@ -17,7 +17,7 @@ A lesson writes its post's TF1 graph node by node, as the post does; `compare` h
                 and no second one
   numbers       with graphs/'s initial weights copied in by name, the same cost, predictions and accuracy
                 on two batch sizes (the batch and its first 7 images), and the same cost after one
-                optimizer step, exactly in float32
+                optimizer step on the 7, exactly in float32
 
 The learner's graph is only read: the checker runs copies of it in sessions of its own, so the learner's
 session, variables and graph (even a finalized one) are left as they were. A graph the check cannot read

@@ -4,10 +4,11 @@ be compared in, for labs/sameness, and the sentence that says where two of them 
 Each value on the path becomes a Value: an op with its type, its settings (padding, strides, ksize,
 dilations, keepdims, the dtype of a cast) and its inputs' Values; a post's named node (`input`,
 `logits`, ...), a variable, a placeholder or a constant (a reshape's shape, argmax's axis) ends the
-walk. Two graphs compute the same on the path when their Values have the same key. What does not change a
-value is left out: tf.identity, a reshape to the shape it already has (tf.nn.softmax_cross_entropy_with_logits
-makes some), the order of the inputs of a sum, a product or tf.equal, how an axis is written (1 or -1 of
-two), and whether a bias is added with tf.nn.bias_add or `+` (said in a note).
+walk. Two graphs compute the same on the path when their Values have the same key. What does not change
+a value is left out: tf.identity, a reshape to the shape it already has (the cross-entropy makes some),
+the order of the inputs of a sum, a product or tf.equal, how an axis is written (1 or -1 of two), a
+softmax on another axis written as TensorFlow writes it (transpose, softmax, transpose), and whether a
+bias is added with tf.nn.bias_add or `+` (said in a note).
 """
 
 import hashlib
