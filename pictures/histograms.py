@@ -24,7 +24,9 @@ PANEL_WIDTH, PANEL_HEIGHT, HEADER_HEIGHT, ROW_LABEL_WIDTH = 3.5, 1.75, 0.75, 1.2
 
 def histogram(values, bins=BINS):
     """(counts, edges, stats) of an array's finite values; stats: min, max, mean, std, n, non-finite."""
-    values = np.asarray(values).ravel()
+    # float64: a float32 layer whose values lie a few ulps apart (weights x 0.001) has no room for the bins'
+    # edges in float32, and numpy refuses it ("Too many bins for data range").
+    values = np.asarray(values, np.float64).ravel()
     finite = np.isfinite(values)
     nonfinite = int(values.size - np.count_nonzero(finite))
     if nonfinite:

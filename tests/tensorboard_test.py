@@ -548,6 +548,17 @@ class StoredArraysTest(tf.test.TestCase):
         for k, v in arrays.items():
             self.assertAllEqual(stored.arrays[k], v)
 
+    def test_a_layer_whose_values_lie_a_few_ulps_apart_is_counted(self):
+        # LTFN 6's microscope at x 0.001: float32 values one ulp apart leave no room for 60 float32 bins.
+        low = np.float32(0.1)
+        values = np.array([low, np.nextafter(low, np.float32(1)), np.nextafter(low, np.float32(1))], np.float32)
+        counts, edges, stats = histograms.histogram(values)
+        self.assertEqual(counts.sum(), 3)
+        self.assertEqual((counts[0], counts[-1]), (1, 2))
+        self.assertTrue(np.all(np.diff(edges) > 0))
+        self.assertEqual((stats[0], stats[1], stats[4]), (float(values[0]), float(values[1]), 3))
+
+
 class TensorBoardArgumentsTest(tf.test.TestCase):
 
     def setUp(self):
