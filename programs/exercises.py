@@ -6,12 +6,17 @@ exercise form is the same notebook with those lines replaced by a line that says
 (`raise NotImplementedError`); the lesson's check cell (labs/sameness) then grades what the learner
 wrote and says, in words, what is still missing or different.
 
+A learner fills a blank and runs that cell again, so in a worked notebook nothing a cell runs before
+its blank may add to a graph (not even a `name_scope` or `variable_scope` entered: its name would be
+taken, and the second run would make `cost_1`); tests/lessons_test.py plays every form that way.
+
   python programs/exercises.py DIR     writes DIR/<notebook>.ipynb for every lesson that has exercises
 
 The forms go to lessons/exercises/ (not committed: made again from the worked notebooks) unless a form
 there was edited by a learner since it was written: that one is kept, and said so.
 """
 
+import glob
 import hashlib
 import json
 import os
@@ -21,12 +26,13 @@ import sys
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 FOLDER = os.path.join("lessons", "exercises")
 _MARKER = re.compile(r"^([ \t]*)### (BEGIN|END) SOLUTION[ \t]*$")
-INTRO = """**Exercise form.** This is the lesson with a few lines left for you to write: each cell that says
-`# YOUR CODE HERE` stops with `NotImplementedError` until you replace that line with yours (the comment above it
-and the text before the cell say what it should make). Then run the cells again from `graph = tf.Graph()`
-(or from the cell that defines the graph) and run the check cell: it compares your graph with the project's
-(`graphs/model.build_graph`) and says what is still missing or different. The worked lesson is
-`lessons/{name}`."""
+INTRO = """**Exercise form.** This is the lesson with a few lines left for you to write. Run the cells top to
+bottom: a cell that says `# YOUR CODE HERE` stops with `NotImplementedError` before it adds anything to the graph.
+Replace those two lines with yours (the comment above them and the text before the cell say what to make), run
+that cell again, and go on. The check cell compares your graph with the project's (`graphs/model.build_graph`)
+and says what is still missing or different. To change a cell that already ran without an error, run the cells
+again from `graph = tf.Graph()`: a cell run twice adds its nodes twice. The worked lesson is `lessons/{name}`."""
+PATTERN = "ltfn*.ipynb"  # the worked lessons in lessons/, and their forms in lessons/exercises/
 
 
 class MarkerError(ValueError):
@@ -54,6 +60,16 @@ def strip(source, where="a cell"):
     if inside is not None:
         raise MarkerError("{}: {} without {}".format(where, BEGIN, END))
     return "\n".join(out), count
+
+
+def filled(worked_source):
+    """A cell as a learner who wrote the solution has it: the worked cell without its markers."""
+    return "\n".join(line for line in worked_source.splitlines() if not _MARKER.match(line))
+
+
+def notebooks(folder):
+    """The lessons' notebooks in `folder` (lessons/, or lessons/exercises/), LTFN 1 first."""
+    return sorted(glob.glob(os.path.join(folder, PATTERN)))
 
 
 def exercise_form(nb, name):
@@ -117,13 +133,12 @@ def write_all(worked_paths, out_dir, log=print):
 
 
 def main(argv):
-    from programs import lessons
-
     if len(argv) != 1:
         print("error: give the folder to write the exercise forms into", file=sys.stderr)
         return 1
+    source_tree = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        for path in write_all(lessons.notebooks(lessons.source_root()), argv[0]):
+        for path in write_all(notebooks(os.path.join(source_tree, "lessons")), argv[0]):
             print(path)
     except (OSError, MarkerError) as e:
         print("error: {}".format(e), file=sys.stderr)

@@ -17,7 +17,6 @@ interpreter) with the source tree importable. A relative --render DIR resolves a
 `bazel run` was started in. --render prints how long each cell took.
 """
 
-import glob
 import os
 import secrets
 import socket
@@ -51,7 +50,7 @@ def source_root():
 
 def notebooks(root, folder=None):
     """The lessons' notebooks (in lessons/, or in `folder`), LTFN 1 first."""
-    return sorted(glob.glob(os.path.join(folder or os.path.join(root, "lessons"), "ltfn*.ipynb")))
+    return exercises.notebooks(folder or os.path.join(root, "lessons"))
 
 
 def find_notebook(root, name, folder=None):

@@ -75,6 +75,31 @@ def imports_in(source, name):
     return found
 
 
+def imported_modules(path, root=ROOT):
+    """The project modules (paths relative to `root`) that the module at `path` imports, anywhere in it:
+    `from programs import exercises` and `import programs.exercises` both name programs/exercises.py."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    dotted = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            dotted.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            dotted.update([node.module] + [node.module + "." + alias.name for alias in node.names])
+    found = set()
+    for name in dotted:
+        relative = os.path.join(*name.split(".")) + ".py"
+        if name.split(".")[0] in ROOMS and os.path.isfile(os.path.join(root, relative)):
+            found.add(relative)
+    return found
+
+
+def circles(paths, root=ROOT):
+    """Each pair of modules that import each other, as 'a.py <-> b.py'."""
+    edges = {os.path.relpath(p, root): imported_modules(p, root) for p in paths}
+    return sorted("{} <-> {}".format(a, b) for a in edges for b in edges[a] if a < b and a in edges.get(b, ()))
+
+
 def modules():
     for folder, dirs, files in os.walk(ROOT):
         dirs[:] = [d for d in dirs if not d.startswith((".", "bazel-")) and d != "__pycache__"]
@@ -115,6 +140,20 @@ class HouseTest(absltest.TestCase):
         with open(path, "w") as f:
             f.write("import os\nfrom programs import cli\nimport session.trainer\nfrom . import sibling\n")
         self.assertEqual(project_imports(path), {"programs", "session"})
+
+    def test_no_two_modules_import_each_other(self):
+        # Even a lazy import inside a function makes a circle: each module then needs the other to be read.
+        self.assertEqual(circles(list(modules())), [])
+
+    def test_the_checker_sees_a_circle(self):
+        root = self.create_tempdir().full_path
+        os.makedirs(os.path.join(root, "programs"))
+        for name, text in (("a", "from programs import b\n"), ("b", "def f():\n    import programs.a\n"),
+                           ("c", "from programs import a\n")):
+            with open(os.path.join(root, "programs", name + ".py"), "w") as f:
+                f.write(text)
+        paths = [os.path.join(root, "programs", n + ".py") for n in "abc"]
+        self.assertEqual(circles(paths, root), ["programs/a.py <-> programs/b.py"])
 
     def test_root_holds_only_the_runner(self):
         python_files = sorted(n for n in os.listdir(ROOT) if n.endswith(".py"))

@@ -140,6 +140,28 @@ class HandBuiltTest(absltest.TestCase):
                       str(report))
 
 
+def has_form(path):
+    """True if the worked notebook at `path` marks solutions: it has an exercise form."""
+    with open(path, encoding="utf-8") as f:
+        return exercises.BEGIN in f.read()
+
+
+# Run in the learner's kernel before each blank and after it stopped: every tf.Graph there, and the
+# names it has taken (an op's, a name scope's: name_scope("cost") entered takes `cost`, even with no op).
+_GRAPHS_PROBE = """
+import gc as _ltfn_gc, sys as _ltfn_sys
+
+def _ltfn_graphs():
+    tf = _ltfn_sys.modules.get("tensorflow")
+    if tf is None:
+        return {}
+    return {id(g): (g, set(g._names_in_use)) for g in _ltfn_gc.get_objects() if isinstance(g, tf.Graph)}
+
+def _ltfn_added(before):
+    return ", ".join(sorted(n for g, names in before.values() for n in set(g._names_in_use) - names))
+"""
+
+
 def ltfn1_of(paths):
     path, = [p for p in paths if os.path.basename(p).startswith("ltfn1")]
     return path
@@ -247,16 +269,82 @@ class ExecuteTest(absltest.TestCase):
         _jupyter_dirs()
 
     def _execute(self, stem):
+        """The lesson run top to bottom in a kernel; a lesson with an exercise form is run as its learner
+        runs the form (play_the_learner): that is every cell of the worked lesson, and each blank met."""
         path = lessons.find_notebook(ROOT, stem)
-        nb, error = lessons.execute(path, quick=True, timeout=600, root=ROOT)
-        if error:
-            self.fail(str(error))
+        if has_form(path):
+            nb = self.play_the_learner(path)
+        else:
+            nb, error = lessons.execute(path, quick=True, timeout=600, root=ROOT)
+            if error:
+                self.fail(str(error))
         # Each check cell, run in the kernel on MNIST, found the learner's graph to be graphs/'s.
         for cell in nb.cells:
             if "check" in cell.metadata.get("tags", []):
                 said = "".join(o.get("text", "") for o in cell.outputs)
                 self.assertTrue(said.startswith("Your graph is the one graphs/model.build_graph"), said)
         return nb
+
+    def play_the_learner(self, path):
+        """Runs the exercise form of the worked notebook at `path` as a learner does, in a kernel (quick
+        setting): top to bottom; a cell that stops with NotImplementedError gets its solution back (that
+        cell only: the worked cell without its markers) and is run again; then on. Fails when a blank's
+        first run had already added to a graph (its second run would add it twice: `cost_1`), when a
+        filled cell fails, when a cell fails for another reason, or when a blank is never met.
+        Returns the form as executed."""
+        import nbclient
+        import nbformat
+
+        worked = nbformat.read(path, as_version=4)
+        name = os.path.basename(path)
+        form = exercises.exercise_form(worked, name)
+        solutions = {c.id: c.source for c in worked.cells}
+        folder = self.create_tempdir().full_path
+        client = nbclient.NotebookClient(form, timeout=600, kernel_name=lessons.KERNEL,
+                                         resources={"metadata": {"path": folder}})
+        blanks = [i for i, c in enumerate(form.cells) if "exercise" in c.metadata.get("tags", [])]
+        met = []
+        with client.setup_kernel(env=lessons.kernel_env(ROOT, quick=True)):
+            self._in_kernel(client, _GRAPHS_PROBE)
+            for index, cell in enumerate(form.cells):
+                if cell.cell_type != "code":
+                    continue
+                where = "{}'s exercise form, cell {} ({!r})".format(name, index + 1, lessons._first_line(cell))
+                if index in blanks:
+                    self._in_kernel(client, "_ltfn_before = _ltfn_graphs()")
+                try:
+                    client.execute_cell(cell, index)
+                    continue
+                except nbclient.exceptions.CellExecutionError as e:
+                    if e.ename != "NotImplementedError" or index not in blanks:
+                        self.fail("{}: {}: {}".format(where, e.ename, e.evalue))
+                added = self._in_kernel(client, "print(_ltfn_added(_ltfn_before))").strip()
+                self.assertEqual(added, "", "{}: before its blank stopped it, the cell had already added to a graph "
+                                 "({}); filled and run again it adds that twice (a second scope is `cost_1`). In "
+                                 "the worked notebook, begin the SOLUTION before any line that adds to the graph, "
+                                 "or split the cell.".format(where, added))
+                cell.source = exercises.filled(solutions[cell.id])
+                try:
+                    client.execute_cell(cell, index)
+                except nbclient.exceptions.CellExecutionError as e:
+                    self.fail("{}: filled and run again, it failed: {}: {}".format(where, e.ename, e.evalue))
+                met.append(index)
+        self.assertEqual(met, blanks, "{}: cells {} have blanks a learner running top to bottom never meets".format(
+            name, [i + 1 for i in blanks if i not in met]))
+        return form
+
+    def _in_kernel(self, client, source):
+        """Runs `source` in the client's kernel, outside the notebook; what it printed."""
+        import nbformat
+        cell = nbformat.v4.new_code_cell(source)
+        client.execute_cell(cell, 0)
+        return "".join(o.get("text", "") for o in cell.outputs)
+
+    def test_every_lesson_is_executed_and_every_form_played(self):
+        # One test per notebook below; those with SOLUTION markers run as their learner runs the form.
+        tests = sorted(n for n in dir(self) if re.fullmatch(r"test_ltfn\d+", n))
+        self.assertEqual(tests, ["test_" + os.path.basename(p).split("_")[0] for p in NOTEBOOKS])
+        self.assertTrue({"ltfn1", "ltfn3"} <= {os.path.basename(p).split("_")[0] for p in NOTEBOOKS if has_form(p)})
 
     def test_ltfn1_exercise_form_in_a_kernel(self):
         # As a learner opens it: the cells to write stop with NotImplementedError, and the check cell,
