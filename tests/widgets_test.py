@@ -112,7 +112,8 @@ class ExplorerTest(tf.test.TestCase):
     def test_prediction_lines_name_what_the_walk_finds(self):
         e = linear_explorer()
         for fetches, feeds in ((("cost",), ("input",)), (("cost",), ("logits", "labels", "input")),
-                               (("accuracy", "logits"), ("input", "labels")), (("input",), ())):
+                               (("accuracy", "logits"), ("input", "labels")), (("input",), ()),
+                               (("optimizer",), ("input", "labels"))):  # all of cost's scope but the mean itself
             with self.subTest(fetches=fetches, feeds=feeds):
                 e.fetches.value, e.feeds.value = fetches, feeds
                 said = _explorer_prediction(_text(e.prediction_text.value))
@@ -141,6 +142,12 @@ class ExplorerTest(tf.test.TestCase):
             self.assertEqual(shape, array.shape, name)
             self.assertAllClose((low, high), (array.min(), array.max()), rtol=5e-4, atol=0, msg=name)
         self.assertAllClose(float(reading.after(shown["cost"], "a number, ")), cost, rtol=1e-5)
+        # A range's two ends: a batch whose smallest pixel is its first and whose largest is its last.
+        images = np.full((3, 784), 0.5, np.float32)
+        images[0, 0], images[-1, -1] = 0.125, 0.875
+        edges = explorer.Explorer(e.graph, e.init_op, loader.DataSet(images, batch.labels[:3]), fetches=("input",))
+        edges.run_button.click()
+        self.assertEqual(_range(_values_shown(_text(edges.result.value))["input"]), ((3, 784), 0.125, 0.875))
         # What ran, by scope, and the executor's own nodes: the test's own FULL_TRACE run of the same call.
         fetches = ["logits", "layer1/layer1_weights/Read/ReadVariableOp", "cost"]
         runs, _ = reading.needed(e.graph, fetches, ["input", "labels"])
