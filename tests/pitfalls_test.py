@@ -156,6 +156,12 @@ class PitfallsTest(tf.test.TestCase):
         self.assert_all(wrong, False)
         self.assert_all(right, True)
         self.assertEqual(wrong.prediction.unused_feeds, ["input:0"])  # nothing the fetch needs reads it
+        # Had the trace seen a node run that was not predicted, the Why line would count it apart.
+        extra = wrong._replace(ran=wrong.ran | {op.name for op in wrong.graph.get_operations()
+                                                if op.type == "AssignAddVariableOp"})
+        self.assert_printed_as_found_here(extra)
+        said = reading.pitfall_side(_printed(extra))
+        self.assertEqual((said["ran"], said["more"]), (len(wrong.prediction.runs), 1))
 
     def test_control_dependencies_alias(self):
         wrong, right = self.run_pitfall("control_dependencies_alias")
