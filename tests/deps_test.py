@@ -3,6 +3,8 @@
 Random batches stand in for MNIST: what runs does not depend on the pixels.
 """
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -14,6 +16,9 @@ import tensorflow as tf
 from data import loader
 from labs import deps
 from graphs import model
+from graphs import posts
+from machine import sessions
+from tests import reading
 from tests import testing
 
 tf.compat.v1.disable_eager_execution()
@@ -227,6 +232,128 @@ class DotTest(tf.test.TestCase):
             deps.write_dot(deps.to_dot(graph, p), os.path.join(blocker, "g.dot"))
 
 
+def _printed(net, fetches, feeds, batch, rewrites=False):
+    """The lines //:deps prints (deps.printer(): the post's lines and TensorFlow's internals)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = deps.explain(net, fetches, feeds, lambda: batch, rewrites=rewrites)
+    return code, out.getvalue().splitlines()
+
+
+def _graph_of(net):
+    """The graph explain() builds for `net` (its post's init), for the test's own walk and run."""
+    init = posts.DEFAULT_INIT[net]
+    return model.build_graph(net, init, posts.settings(net, init).learning_rate, 0)
+
+
+def _feed_values(graph, feeds, batch):
+    """The test's own feed_dict: the batch for input and labels, zeros of the right shape elsewhere."""
+    values = {}
+    for name in feeds:
+        tensor = graph.get_tensor_by_name(name if ":" in name else name + ":0")
+        shape = [len(batch.images)] + tensor.shape.as_list()[1:]
+        values[tensor] = (batch.images.reshape(shape) if name == "input" else batch.labels if name == "labels"
+                          else np.zeros(shape, np.float32))
+    return values
+
+
+def _own_trace(net, fetches, feeds, batch, rewrites=False):
+    """(graph, the walk's runs, {traced node: kernel}) for the same call, run here in a session of its own."""
+    graph, _, init_op = _graph_of(net)
+    if feeds is None:
+        feeds = reading.placeholders_needed(graph, fetches)
+    runs, _ = reading.needed(graph, fetches, feeds)
+    with tf.compat.v1.Session(graph=graph, config=sessions.config(rewrites=rewrites)) as session:
+        session.run(init_op)
+        elements = [graph.as_graph_element(f, allow_operation=True) for f in fetches]
+        elements = [e.outputs[0] if isinstance(e, tf.Operation) and e.outputs else e for e in elements]
+        kernels = reading.traced_kernels(session, elements, _feed_values(graph, feeds, batch))
+    return graph, runs, kernels
+
+
+# (net, fetches, feeds): every kind of line of the prediction: partly running scopes, fed scopes, a
+# placeholder not fed, a hidden tensor fed, a feed not needed, a fetch that is itself fed.
+CASES = [
+    ("linear", ["optimizer", "cost"], None),
+    ("linear", ["cost"], ["input"]),
+    ("fc3", ["predictions"], ["layer2/layer2_output", "labels"]),
+    ("conv4", ["logits"], None),
+    ("fc3", ["accuracy"], ["input", "labels", "logits"]),
+    ("linear", ["input"], ["input"]),
+    ("conv4", ["flatten/shape"], None),  # one node of a scope of two: "(partly)" at its edge
+]
+
+
+class ReportReadTest(tf.test.TestCase):
+    """//:deps' report read back line by line into sets and counts, against the test's own walk over the
+    GraphDef's inputs and its own FULL_TRACE run of the same call."""
+
+    def test_each_prediction_line_names_the_nodes_the_walk_finds(self):
+        for net, fetches, feeds in CASES:
+            with self.subTest(net=net, fetches=fetches, feeds=feeds):
+                _, lines = _printed(net, fetches, feeds, _batch(net))
+                said = reading.prediction_report(lines)
+                expected = reading.expected_prediction(_graph_of(net)[0], fetches, feeds)
+                self.assertEqual(said["fetch"], ", ".join(fetches))
+                for key in ("required", "not_fed", "unused", "fed", "will_run", "rows", "partly", "not_run",
+                            "not_run_order"):
+                    self.assertEqual(said[key], expected[key], key)
+
+    def test_the_lines_say_what_each_case_is_about(self):
+        # The cases above, each line's content spelled out once (the walk could share a mistake).
+        said = {(net, tuple(f)): reading.prediction_report(_printed(net, f, feeds, _batch(net))[1])
+                for net, f, feeds in CASES[1:3]}
+        cost = said["linear", ("cost",)]
+        self.assertEqual((cost["required"], cost["not_fed"]), (["input", "labels"], ["labels"]))
+        self.assertEqual(cost["rows"]["labels"], (1, 1, "(NOT fed)"))
+        self.assertEqual(cost["not_run"], {"input": True, "gradients": False, "optimizer": False,
+                                           "predictions": False, "accuracy": False, "init": False})
+        cut = said["fc3", ("predictions",)]
+        self.assertEqual((cut["required"], cut["unused"], cut["fed"]), ([], ["labels"], ["layer2/layer2_output"]))
+        self.assertEqual(set(cut["rows"]), {"layer3", "logits", "predictions"})
+        self.assertEqual({s for s, fed in cut["not_run"].items() if fed}, {"layer2"})
+
+    def test_each_traced_run_line_against_the_tests_own_trace(self):
+        for net, fetches, feeds in CASES[:1] + CASES[2:]:
+            with self.subTest(net=net, fetches=fetches, feeds=feeds):
+                batch = _batch(net)
+                code, lines = _printed(net, fetches, feeds, batch)
+                self.assertEqual(code, 0)
+                said = reading.verification_report(lines)
+                graph, runs, kernels = _own_trace(net, fetches, feeds, batch)
+                self.assertLessEqual(runs, set(kernels))  # rewrites off: every node ran under its name
+                self.assertEqual(said["fused"], [])
+                expected = reading.expected_verification(graph, runs, kernels, {})
+                for key in ("own", "removed", "accounted", "added", "feeds", "runtime", "folded", "kernels",
+                            "unexplained", "no_step"):
+                    self.assertEqual(said[key], expected[key], key)
+                self.assertNotIn("plain", said)  # //:deps prints the internals' summary, not the plain one
+                # Every node of the run is on exactly one line: run as predicted, carrying a feed, or the executor's.
+                self.assertEqual(set(kernels), runs | set(said["feeds"]) | set(said["runtime"]))
+
+    def test_grappler_lines_against_a_traced_run_with_the_rewrites_on(self):
+        batch = _batch("fc3")
+        code, lines = _printed("fc3", ["optimizer"], None, batch, rewrites=True)
+        self.assertEqual(code, 0)
+        said = reading.verification_report(lines)
+        graph, runs, kernels = _own_trace("fc3", ["optimizer"], None, batch, rewrites=True)
+        fused = {}
+        for node, into, kernel in said["fused"]:
+            # A fused node did not run under its name; the node it went into ran as that fused kernel,
+            # downstream of it.
+            self.assertIn(node, runs - set(kernels))
+            self.assertEqual(kernels.get(into), kernel)
+            self.assertRegex(kernel, r"^_\w*(Fused|With)")
+            self.assertIn(node, reading.needed(graph, [into])[0])
+            fused[node] = (into, kernel)
+        self.assertNotEmpty(fused)
+        expected = reading.expected_verification(graph, runs, kernels, fused)
+        for key in ("own", "removed", "accounted", "feeds", "runtime", "folded", "kernels", "unexplained"):
+            self.assertEqual(said[key], expected[key], key)
+        self.assertEqual(said["added"][1], expected["added"][1])
+        self.assertLessEqual(set(said["added"][0]), set(expected["added"][0]) | set(kernels))
+
+
 class CommandLineTest(tf.test.TestCase):
     """`bazel run //:deps` end to end (programs/deps.py started as a script, on the embedded MNIST)."""
 
@@ -248,6 +375,10 @@ class CommandLineTest(tf.test.TestCase):
     def test_feeding_too_little_shows_tensorflows_error_and_why_with_exit_0(self):
         stdout = self._deps("--fetch=cost", "--feed=input")
         self.assertIn("NOT fed: labels", stdout)
+        said = reading.prediction_report(stdout.splitlines())
+        expected = reading.expected_prediction(_graph_of("linear")[0], ["cost"], ["input"])
+        for key in ("required", "not_fed", "unused", "fed", "will_run", "rows", "partly", "not_run"):
+            self.assertEqual(said[key], expected[key], key)
         self.assertIn("Ran it: TensorFlow raised InvalidArgumentError: You must feed a value for placeholder "
                       "tensor 'labels'", stdout)
         self.assertRegex(stdout, r"Why: cost depends on labels through .*softmax_cross_entropy_with_logits")

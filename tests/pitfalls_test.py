@@ -3,11 +3,14 @@ it, in the values the session returned and in the node sets labs/deps predicted 
 plus the program's command line.
 """
 
+import contextlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -15,6 +18,8 @@ import tensorflow as tf
 from data import loader
 from labs import deps
 from labs import pitfalls
+from programs import pitfalls as program
+from tests import reading
 from tests import testing
 
 tf.compat.v1.disable_eager_execution()
@@ -29,6 +34,30 @@ def _value(side, start):
 
 def _watched(side):
     return {w.node: (w.predicted, w.ran) for w in side.watch}
+
+
+def _printed(side):
+    """What //:pitfalls prints for a side (programs/pitfalls.print_side), as lines."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        program.print_side("Wrong", side)
+    return out.getvalue().splitlines()
+
+
+def _expected_watch(graph, runs, watch):
+    """(predicted, traced) each watched node should be printed with, from the test's own walk: a graph
+    node runs if the walk reaches it; `N nodes, A ... B` (ops built by one step) if the walk reaches all
+    N ops from A to B; a branch function's nodes are not graph nodes (predicted None, traced as seen)."""
+    ops = [op.name for op in graph.get_operations()]
+    if watch.node in ops:
+        return watch.node in runs, watch.node in runs
+    if " nodes, " in watch.node:
+        count, span = watch.node.split(" nodes, ")
+        first, last = span.split(" ... ")
+        built = ops[ops.index(first):ops.index(last) + 1]
+        assert len(built) == int(count), (watch.node, len(built))
+        return all(n in runs for n in built), all(n in runs for n in built)
+    return None, watch.ran
 
 
 class PitfallsTest(tf.test.TestCase):
@@ -48,7 +77,37 @@ class PitfallsTest(tf.test.TestCase):
                     self.assertEqual(w.predicted, w.ran, (name, w))
             self.assertTrue(all(callable(f) for f in side.code))
             self.assertTrue(side.ran)
+            self.assert_printed_as_found_here(side)
         return result
+
+    def assert_printed_as_found_here(self, side):
+        """//:pitfalls' lines for a side, read back, against the test's own walk over the GraphDef from
+        the call the side prints, and the values the session returned."""
+        lines = _printed(side)
+        said = reading.pitfall_side(lines)
+        fetches, feeds = reading.session_run_text(side.fetch)
+        graph = side.graph
+        runs, used = reading.needed(graph, fetches, feeds)
+        types = {op.name: op.type for op in graph.get_operations()}
+        unseen = sorted(runs - side.ran)
+        self.assertEqual(said["call"], side.fetch)
+        self.assertEqual((said["predicted"], said["ran"], said["more"]),
+                         (len(runs), len(runs & side.ran), len(side.ran - runs)))
+        self.assertEqual(said["unseen"], ([(n, types[n]) for n in unseen[:6]], len(unseen) > 6,
+                                          any(types[n].endswith("If") for n in unseen)))
+        self.assertEqual(said["required"], [n for n in types if types[n] == "Placeholder" and n in runs | used])
+        self.assertEqual(said["unused"], [f for f in feeds if f not in runs | used])
+        self.assertEqual(said["fed"], {n: types[n] for n in used if types[n] != "Placeholder"})
+        self.assertEqual(said["watch"], {w.node: (w.what,) + _expected_watch(graph, runs, w) for w in side.watch})
+        returned = lines[lines.index("  What the session returned:") + 1:lines.index(next(
+            line for line in lines if line.startswith("  Why: ")))]
+        self.assertLen(returned, len(side.numbers))
+        for line, (label, value) in zip(returned, side.numbers):
+            shown = reading.printed_value(reading.after(line, "    {}: ".format(label)), value)
+            if any(isinstance(v, str) for v in (value if isinstance(value, (list, tuple)) else [value])):
+                self.assertEqual(shown, value, label)
+            else:  # printed to 4 significant digits
+                self.assertAllClose(shown, value, rtol=5e-4, atol=0, msg=label)
 
     def assert_all(self, side, predicted, ran=None):
         for node, (p, r) in _watched(side).items():
@@ -97,6 +156,12 @@ class PitfallsTest(tf.test.TestCase):
         self.assert_all(wrong, False)
         self.assert_all(right, True)
         self.assertEqual(wrong.prediction.unused_feeds, ["input:0"])  # nothing the fetch needs reads it
+        # Had the trace seen a node run that was not predicted, the Why line would count it apart.
+        extra = wrong._replace(ran=wrong.ran | {op.name for op in wrong.graph.get_operations()
+                                                if op.type == "AssignAddVariableOp"})
+        self.assert_printed_as_found_here(extra)
+        said = reading.pitfall_side(_printed(extra))
+        self.assertEqual((said["ran"], said["more"]), (len(wrong.prediction.runs), 1))
 
     def test_control_dependencies_alias(self):
         wrong, right = self.run_pitfall("control_dependencies_alias")
@@ -156,14 +221,31 @@ class PitfallsTest(tf.test.TestCase):
         self.assert_all(right, True)
 
     def test_test_loop_trains(self):
-        wrong, right = self.run_pitfall("test_loop_trains")
+        weights = []  # every weight, each time the pitfall takes a checksum: before and after each loop
+
+        def checksum(session, variables):
+            weights.append(session.run(variables))
+            return real_checksum(session, variables)
+        real_checksum = pitfalls.checksum
+        with mock.patch.object(pitfalls, "checksum", checksum):
+            wrong, right = self.run_pitfall("test_loop_trains")
         before, after = _value(wrong, "checksum")
         self.assertNotEqual(before, after)
         before_right, after_right = _value(right, "checksum")
         self.assertEqual(before_right, after_right)  # every weight bit-identical
         self.assertEqual(before_right, before)  # and the wrong loop started from the same weights
+
+        def accuracy(values):  # the linear model's test accuracy, computed here with numpy
+            w, b = sorted(values, key=np.ndim, reverse=True)
+            logits = self.data.test.images @ w + b
+            return 100.0 * np.mean(np.argmax(logits, 1) == np.argmax(self.data.test.labels, 1))
+        right_before, right_after, _, wrong_after = map(accuracy, weights)
+        # The right loop reports the accuracy of the weights it was given, and leaves it so; the wrong loop
+        # leaves weights trained on the test set, as its logits-only accuracy afterwards says.
         honest = _value(right, "test accuracy the loop reports")
-        self.assertEqual(honest, _value(right, "logits-only test accuracy after"))
+        self.assertAllClose(honest, right_before, atol=0.011)  # one image in 10,000 may round the other way
+        self.assertAllClose(_value(right, "logits-only test accuracy after"), right_after, atol=0.011)
+        self.assertAllClose(_value(wrong, "logits-only test accuracy after"), wrong_after, atol=0.011)
         self.assertGreater(_value(wrong, "test accuracy the loop reports"), honest)
         self.assertGreater(_value(wrong, "logits-only test accuracy after"), honest)
         self.assert_all(wrong, True)

@@ -6,7 +6,10 @@ toggle), labs/microscope (LTFN 6's initialization microscope), labs/questions (p
 each answer is compared with the same session.run made by hand here).
 """
 
+import collections
 import contextlib
+import hashlib
+import html
 import io
 import math
 import os
@@ -18,10 +21,13 @@ import tensorflow as tf  # noqa: E402
 
 from data import loader  # noqa: E402
 from graphs import model  # noqa: E402
+from graphs import posts  # noqa: E402
 from labs import deps  # noqa: E402
 from labs import explorer  # noqa: E402
 from labs import microscope  # noqa: E402
 from labs import questions  # noqa: E402
+from machine import sessions  # noqa: E402
+from tests import reading  # noqa: E402
 
 tf.compat.v1.disable_eager_execution()
 
@@ -33,6 +39,51 @@ def small_batch(n=8, seed=0):
     rng = np.random.default_rng(seed)
     return loader.DataSet(rng.uniform(0, 1, (n, 784)).astype(np.float32),
                           np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)])
+
+
+def _text(value):
+    """The lines inside a widget's <pre><code> (or the HTML's text), unescaped."""
+    if "<code>" in value:
+        value = value.split("<code>", 1)[1].rsplit("</code>", 1)[0]
+    return html.unescape(value).splitlines()
+
+
+def _explorer_prediction(lines):
+    """The explorer's prediction lines (explorer.prediction_lines) -> a dict: will_run, rows
+    {scope: (inside, total)}, required, not_fed, unused, fed."""
+    count, _, scopes = reading.after(lines[0], "Will run ").partition(" nodes, in: ")
+    said = {"will_run": int(count), "rows": {}, "not_fed": [], "unused": [], "fed": []}
+    for item in reading.names(scopes) if scopes != "nothing" else []:
+        scope, _, part = item.partition(" (")
+        said["rows"][scope] = tuple(int(n) for n in part.split(" nodes)")[0].split(" of ")) if part else None
+    said["required"] = reading.names(reading.after(lines[1], "Placeholders the fetch needs: "))
+    for line in lines[2:]:
+        if line.startswith("NOT fed: "):
+            said["not_fed"].append(reading.after(line, "NOT fed: ").split(" (red border): ")[0])
+        elif line.startswith("Fed but not needed: "):
+            said["unused"].append(reading.after(line, "Fed but not needed: ").split(" (TensorFlow accepts")[0])
+        else:
+            said["fed"].append(reading.after(line, "Fed: ").split(": it does not run")[0])
+    return said
+
+
+def _values_shown(lines):
+    """{fetch: text} from the explorer's `session.run returned:` lines."""
+    start = lines.index("session.run returned:")
+    shown = {}
+    for line in lines[start + 1:]:
+        if not line.startswith("  ") or line.startswith("  by scope: "):
+            break
+        name, text = line[2:].split(": ", 1)
+        shown[name] = text
+    return shown
+
+
+def _range(text):
+    """`an array of shape (8, 10), values from -3.2 to 4.1` -> ((8, 10), -3.2, 4.1)."""
+    shape, _, values = reading.after(text, "an array of shape ").partition(", values from ")
+    low, high = values.split(" to ")
+    return tuple(int(d) for d in shape.strip("(,)").split(", ")), float(low), float(high)
 
 
 def linear_explorer():
@@ -57,6 +108,66 @@ class ExplorerTest(tf.test.TestCase):
         self.assertIn("by scope: layer1 6, logits 1", e.result.value)
         for word in INTERNAL_WORDS:
             self.assertNotIn(word, e.result.value)
+
+    def test_prediction_lines_name_what_the_walk_finds(self):
+        e = linear_explorer()
+        for fetches, feeds in ((("cost",), ("input",)), (("cost",), ("logits", "labels", "input")),
+                               (("accuracy", "logits"), ("input", "labels")), (("input",), ()),
+                               (("optimizer",), ("input", "labels"))):  # all of cost's scope but the mean itself
+            with self.subTest(fetches=fetches, feeds=feeds):
+                e.fetches.value, e.feeds.value = fetches, feeds
+                said = _explorer_prediction(_text(e.prediction_text.value))
+                expected = reading.expected_prediction(e.graph, list(fetches), list(feeds))
+                self.assertEqual(said["will_run"], len(expected["runs"]))
+                self.assertEqual(said["rows"], {s: None if i == t else (i, t) for s, (i, t, _) in
+                                                expected["rows"].items()})
+                for key in ("required", "not_fed", "unused", "fed"):
+                    self.assertEqual(said[key], expected[key], key)
+
+    def test_values_and_what_ran_against_numpy_and_the_tests_own_trace(self):
+        e = linear_explorer()
+        batch = e.batch()
+        with tf.compat.v1.Session(graph=e.graph) as session:
+            session.run(e.init_op)  # the same seeded initial weights the explorer's run starts from
+            variables = {v.op.name: v for v in e.graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)}
+            w, b = session.run([variables["layer1/layer1_weights"], variables["layer1/layer1_bias"]])
+        logits = batch.images @ w + b
+        cost = np.mean(np.log(np.sum(np.exp(logits), 1)) - np.sum(batch.labels * logits, 1))
+        e.fetches.value, e.feeds.value = ("logits", "layer1/layer1_weights", "cost"), ("input", "labels")
+        e.run_button.click()
+        lines = _text(e.result.value)
+        shown = _values_shown(lines)
+        for name, array in (("logits", logits), ("layer1/layer1_weights", w)):
+            shape, low, high = _range(shown[name])
+            self.assertEqual(shape, array.shape, name)
+            self.assertAllClose((low, high), (array.min(), array.max()), rtol=5e-4, atol=0, msg=name)
+        self.assertAllClose(float(reading.after(shown["cost"], "a number, ")), cost, rtol=1e-5)
+        # A range's two ends: a batch whose smallest pixel is its first and whose largest is its last.
+        images = np.full((3, 784), 0.5, np.float32)
+        images[0, 0], images[-1, -1] = 0.125, 0.875
+        edges = explorer.Explorer(e.graph, e.init_op, loader.DataSet(images, batch.labels[:3]), fetches=("input",))
+        edges.run_button.click()
+        self.assertEqual(_range(_values_shown(_text(edges.result.value))["input"]), ((3, 784), 0.125, 0.875))
+        # What ran, by scope, and the executor's own nodes: the test's own FULL_TRACE run of the same call.
+        fetches = ["logits", "layer1/layer1_weights/Read/ReadVariableOp", "cost"]
+        runs, _ = reading.needed(e.graph, fetches, ["input", "labels"])
+        with tf.compat.v1.Session(graph=e.graph, config=sessions.config(rewrites=False)) as session:
+            session.run(e.init_op)
+            kernels = reading.traced_kernels(session, [n + ":0" for n in fetches],
+                                             {"input:0": batch.images, "labels:0": batch.labels})
+        self.assertIn("Ran {} nodes: exactly the orange ones in the drawing (the trace saw each of them run).".format(
+            len(runs)), lines)
+        by_scope = dict(item.split(" ") for item in reading.after(lines[-1], "  by scope: ").split(", "))
+        ran = set(kernels) & {op.name for op in e.graph.get_operations()}
+        self.assertEqual({s: int(n) for s, n in by_scope.items()},
+                         dict(collections.Counter(reading.scope(n) for n in ran)))
+        e.internals.value = True
+        internals = _text(e.result.value)[len(lines) + 2:]
+        expected = reading.expected_verification(e.graph, runs, kernels, {})
+        self.assertEqual({line.split(": ")[0].strip() for line in internals},
+                         set(expected["feeds"]) | set(expected["runtime"]))
+        for node, (op, _) in expected["feeds"].items():
+            self.assertIn("  {}: the executor's node carrying the value fed for {}".format(node, op), internals)
 
     def test_internals_toggle_shows_and_hides_the_executors_nodes(self):
         e = linear_explorer()
@@ -155,6 +266,34 @@ class ReportTest(tf.test.TestCase):
             self.assertIn(word, shown)
         self.assertNotIn("of the 83 predicted nodes ran;", shown)  # the plain summary gives way to the full one
 
+    def test_each_line_names_the_nodes_found_here(self):
+        batch = small_batch()
+        report = deps.Report("linear", ["optimizer", "cost"], None, lambda: batch)
+        graph, _, init_op = model.build_graph("linear", "random_normal", posts.settings("linear", "random_normal")
+                                              .learning_rate, 0)
+        expected = reading.expected_prediction(graph, ["optimizer", "cost"])
+        runs = expected["runs"]
+        with tf.compat.v1.Session(graph=graph, config=sessions.config(rewrites=False)) as session:
+            session.run(init_op)
+            kernels = reading.traced_kernels(session, ["optimizer", "cost:0"],
+                                             {"input:0": batch.images, "labels:0": batch.labels})
+        verified = reading.expected_verification(graph, runs, kernels, {})
+        for internals in (False, True):
+            report.internals.value = internals
+            lines = _text(report.text.value)
+            said = reading.prediction_report(lines)
+            for key in ("required", "not_fed", "unused", "fed", "will_run", "rows", "partly", "not_run"):
+                self.assertEqual(said[key], expected[key], (internals, key))
+            said = reading.verification_report(lines)
+            if internals:
+                for key in ("own", "accounted", "feeds", "runtime", "kernels", "unexplained"):
+                    self.assertEqual(said[key], verified[key], key)
+                self.assertNotIn("plain", said)
+            else:  # in a learner's words: how many ran, none of the executor's own nodes
+                self.assertEqual(said["plain"], (len(runs), len(runs), 0, False))
+                self.assertEqual((said["feeds"], said["runtime"]), ({}, {}))
+                self.assertNotIn("own", said)
+
     def test_the_command_lines_printer_keeps_everything(self):
         say = deps.printer(internals=True)
         out = io.StringIO()
@@ -179,6 +318,96 @@ class MicroscopeTest(tf.test.TestCase):
         super().setUp()
         self.scope.scheme.value = "variance_scaling"
         self.scope.scale.value = 1.0
+
+    def _own_look(self, scheme):
+        """Each layer's row as the table should print it, and the first cost, computed here: the
+        scheme's own initial weights (//:run's, same seed), one forward pass in a graph of its own,
+        numpy for the spreads, and He's and Xavier's rules from each weight's fan-in and fan-out."""
+        graph, nodes, init_op = model.build_graph("conv4", scheme, posts.settings("conv4", scheme).learning_rate, 0)
+        layers = ["layer1/layer1_conv", "layer2/layer2_conv", "layer3/layer3_conv", "layer4/layer4_conv",
+                  "layer5/layer5_linear"]
+        inputs = ["input", "layer1/layer1_out", "pool1/pool1", "layer3/layer3_out", "flatten"]
+        variables = {v.op.name: v for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)}
+        weights = [variables["{}/{}_weights".format(*[n.split("/")[0]] * 2)] for n in layers]
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init_op)
+            pres, xs, ws, logits = session.run(
+                [[graph.get_tensor_by_name(n + ":0") for n in layers], [graph.get_tensor_by_name(n + ":0")
+                                                                        for n in inputs], weights, nodes.logits],
+                {nodes.input: self.batch.images.reshape(-1, 28, 28, 1)})
+        rows, previous = {}, None
+        for name, pre, x, w in zip(layers, pres, xs, ws):
+            fan_in = int(np.prod(w.shape[:-1]))
+            fan_out = int(np.prod(w.shape[:-2])) * w.shape[-1]
+            var_w = np.var(w, dtype=np.float64)
+            he = xavier = math.sqrt(fan_in * var_w * np.mean(np.square(x, dtype=np.float64)))
+            if previous is not None:  # after a ReLU: He halves the previous spread's square, Xavier does not
+                he, xavier = math.sqrt(fan_in * var_w * previous ** 2 / 2), math.sqrt(fan_in * var_w * previous ** 2)
+            previous = np.std(pre, dtype=np.float64)
+            rows[name.split("/")[1]] = (fan_in, previous, he, xavier, math.sqrt(var_w), math.sqrt(2 / fan_in),
+                                        math.sqrt(2 / (fan_in + fan_out)))
+        logits = logits.astype(np.float64)
+        cost = np.mean(np.log(np.sum(np.exp(logits - logits.max(1, keepdims=True)), 1)) + logits.max(1) -
+                       np.sum(self.batch.labels * logits, 1))
+        return rows, cost
+
+    @staticmethod
+    def _table(value):
+        """The table -> {layer: (fan-in, std(out), He says, Xavier, std(w), He's w, Xavier's w)}."""
+        lines = _text(value)
+        assert lines[0].split() == ["layer", "fan-in", "std(out)", "He", "says", "Xavier", "|", "std(w)", "He's",
+                                    "w", "Xavier's", "w"], lines[0]
+        rows = {}
+        for line in lines[1:]:
+            words = line.split()
+            if len(words) != 9 or words[5] != "|":
+                break
+            rows[words[0]] = tuple(float(w) for w in words[1:5] + words[6:])
+        return rows
+
+    @staticmethod
+    def _verdict(value):
+        """The verdict line -> (kind, the growth per layer it prints, the first cost it prints)."""
+        text = html.unescape(value.split("<br>", 1)[1])
+        words, cost = text.rsplit("; first cost on this batch: ", 1)
+        kind, rest = words.split(": ", 1)
+        gain = rest.split(" times ")[0].split()[-1] if " times " in rest else rest.split(" per layer")[0].split("x")[-1]
+        return kind, float(gain), float(cost)
+
+    def test_table_and_verdict_against_the_spreads_computed_here(self):
+        for scheme in ("variance_scaling", "random_normal", "small", "xavier"):
+            with self.subTest(scheme=scheme):
+                self.scope.scheme.value = scheme
+                rows, cost = self._own_look(scheme)
+                table = self._table(self.scope.table.value)
+                self.assertEqual(list(table), list(rows))
+                for name, row in rows.items():  # printed to 3 significant digits
+                    self.assertAllClose(table[name], row, rtol=6e-3, atol=0, msg=name)
+                # The verdict: LTFN 6's three cases, from how much the four ReLU layers' spread grows per layer.
+                stds = [row[1] for row in rows.values()][:4]
+                gain = (stds[3] / stds[0]) ** (1 / 3)
+                kind = "EXPLODING" if gain > 2 else "VANISHING" if gain < 0.5 else "ABOUT RIGHT"
+                self.assertEqual(self._verdict(self.scope.verdict.value)[0], kind)
+                self.assertAllClose(self._verdict(self.scope.verdict.value)[1:], (gain, cost), rtol=6e-3, atol=0)
+        # The weights' own spread beside each rule's choice: Xavier's (Glorot uniform) weights have Xavier's
+        # spread; variance scaling gives He's to the ReLU layers and Xavier's to the final one.
+        for name, row in self._table(self.scope.table.value).items():
+            self.assertAllClose(row[4], row[6], rtol=0.05, msg=name)
+        self.scope.scheme.value = "variance_scaling"
+        table = self._table(self.scope.table.value)
+        for name, row in table.items():
+            self.assertAllClose(row[4], row[6] if name == "layer5_linear" else row[5], rtol=0.05, msg=name)
+
+    def test_verdict_thresholds(self):
+        # 2 and 1/2 per layer: the edges of "about right" (labs/microscope.verdict).
+        for growth, kind in ((2.05, "exploding"), (1.95, "about right"), (0.51, "about right"), (0.49, "vanishing")):
+            with self.subTest(growth=growth):
+                said, gain = microscope.verdict([growth ** i for i in range(4)])
+                self.assertEqual(said, kind)
+                self.assertAllClose(gain, growth)
+        self.assertEqual(microscope.verdict([0.0] * 4)[0], "all zero")
+        self.assertEqual(microscope.verdict([1.0, 1.0, 1.0, 0.0])[0], "vanishing")
+        self.assertEqual(microscope.verdict([1.0, 2.0, 3.0, 4.0], float("inf"))[0], "overflowed")
 
     def test_two_clicks_show_the_posts_three_cases(self):
         s = self.scope
@@ -251,6 +480,136 @@ class QuestionsTest(tf.test.TestCase):
             outcome = q.run()
             self.assertLen(questions.answer(q, outcome), 1, (q.name, outcome.facts))
             self.assertNotEmpty(outcome.evidence)
+
+    def _evidence(self, name):
+        """The question's evidence lines, as the card shows them once checked."""
+        card = questions.Card(questions.find(name), 1)
+        card.choices.value = card.question.choices[0].text
+        card.check.click()
+        return _text(card.result.value.split("<pre>", 1)[1].split("</pre>", 1)[0])
+
+    @staticmethod
+    def _walk(graph, fetch, fed=()):
+        return reading.needed(graph, [fetch], fed)[0]
+
+    @staticmethod
+    def _words(ran):
+        return "ran" if ran else "did NOT run"
+
+    def test_identity_evidence(self):
+        values, walks = {}, {}
+        for code in (questions.identity_code, questions.identity_right):
+            graph = tf.Graph()
+            with graph.as_default():
+                _, increment, y = code()
+                init = tf.compat.v1.global_variables_initializer()
+            with tf.compat.v1.Session(graph=graph) as session:
+                session.run(init)
+                values[code] = ", ".join("{:g}".format(session.run(y)) for _ in range(3))
+            walks[code] = increment.op.name in self._walk(graph, graph.as_graph_element(y).name)
+        self.assertEqual(self._evidence("identity"), [
+            "session.run(y), three times: {}".format(values[questions.identity_code]),
+            "the traced first call: increment {}".format(self._words(walks[questions.identity_code])),
+            "with y = tf.identity(x) instead: {}".format(values[questions.identity_right])])
+        self.assertTrue(walks[questions.identity_right])
+
+    def test_assign_and_read_evidence(self):
+        graph = tf.Graph()
+        with graph.as_default():
+            x, increment = questions.assign_and_read_code()
+        read = graph.as_graph_element(x).op.name
+        path = (increment.op.name in self._walk(graph, read) or read in self._walk(graph, increment.op.name))
+        runs, path_line, traced = self._evidence("assign_and_read")
+        counts = {}
+        for item in reading.after(runs, "{} fresh runs of session.run([increment, x]) returned: ".format(
+                questions.REPEATS)).split(" times), "):
+            pair, times = item.rstrip(" times)").split(" (")
+            counts[pair] = int(times)
+        self.assertEqual(sum(counts.values()), questions.REPEATS)
+        self.assertLessEqual(set(counts), {"[1, 1]", "[1, 0]"})  # increment returns 1; x is read before or after
+        self.assertEqual(path_line, "a path between the read of x and increment in the graph: {}".format(
+            "yes" if path else "none"))
+        self.assertEqual(traced, "the traced call: increment and x's read both ran")
+
+    def test_summary_evidence(self):
+        graph = tf.Graph()
+        with graph.as_default():
+            optimizer = questions.summary_code()
+            summary, = graph.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)
+        self.assertEqual(self._evidence("summary"), [
+            "traced session.run(optimizer): the summary op {} {}".format(
+                summary.op.name, self._words(summary.op.name in self._walk(graph, optimizer.name))),
+            "traced session.run([optimizer, summary]): it ran"])
+
+    def test_update_ops_evidence(self):
+        batch = np.random.default_rng(questions.SEED).normal(5.0, 1.0, (32, 4)).astype(np.float32)
+        graph = tf.Graph()
+        with graph.as_default():
+            input = tf.compat.v1.placeholder(tf.float32, (None, 4), name="input")
+            optimizer = questions.update_ops_code(input)
+            updates = [op.name for op in graph.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)]
+        ran = any(u in self._walk(graph, optimizer.name, ["input"]) for u in updates)
+        # The moving mean starts at 0; momentum 0.5 moves it halfway to the batch's mean when the update runs.
+        self.assertEqual(self._evidence("update_ops"), [
+            "moving_mean after the step: {:.4g} (the batch's mean: {:.4g})".format(
+                batch.mean() / 2 if ran else 0.0, batch.mean()),
+            "the {} ops in UPDATE_OPS: {} (traced)".format(len(updates), self._words(ran)),
+            "with the optimizer under control_dependencies(UPDATE_OPS): they ran, moving_mean {:.4g}".format(
+                batch.mean() / 2)])
+
+    def test_cond_evidence(self):
+        graph = tf.Graph()
+        with graph.as_default():
+            x, take, increment, result = questions.cond_code()
+            init = tf.compat.v1.global_variables_initializer()
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init)
+            value = session.run(result, {take: False})
+            after = session.run(x)
+        ran = increment.op.name in self._walk(graph, result.name, ["take"])
+        self.assertEqual(self._evidence("cond"), [
+            "session.run(result, {{take: False}}) returned {:g}; x afterwards: {:g}".format(value, after),
+            "increment {} (traced), though the false branch was taken".format(self._words(ran))])
+
+    def test_test_loop_evidence(self):
+        graph, nodes, init = model.build_graph("linear", "random_normal", 0.5, questions.SEED)
+        images, labels = questions._test_batch()
+        weights = graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+
+        def checksum(session):
+            digest = hashlib.sha256()
+            for value in session.run(weights):
+                digest.update(np.ascontiguousarray(value).tobytes())
+            return digest.hexdigest()[:16]
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init)
+            before = checksum(session)
+            questions.test_loop_code(nodes, session, images, labels)
+            after = checksum(session)
+        updates = [op.name for op in graph.get_operations() if op.type.startswith("ResourceApply")]
+        walk = self._walk(graph, "optimizer", ["input", "labels"])
+        self.assertEqual(self._evidence("test_loop"), [
+            "weights' checksum before: {}, after: {}".format(before, after),
+            "the gradient-descent update ops ({}): {} (traced)".format(
+                ", ".join(updates), self._words(all(u in walk for u in updates)))])
+
+    def test_logits_and_cost_evidence(self):
+        graph, nodes, init = model.build_graph("linear", "random_normal", 0.5, questions.SEED)
+        images, _ = questions._test_batch()
+        walk = self._walk(graph, "logits", ["input"])
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init)
+            shape = session.run(nodes.logits, {nodes.input: images}).shape
+            with self.assertRaises(tf.errors.InvalidArgumentError) as raised:
+                session.run(nodes.cost, {nodes.input: images})
+        self.assertEqual(self._evidence("logits"), [
+            "returned: logits of shape {}".format(shape),
+            "traced: layer1's weights and bias {}, cost {}, optimizer {}".format(
+                self._words(any(n.startswith("layer1/") for n in walk)), self._words("cost" in walk),
+                self._words("optimizer" in walk))])
+        # TensorFlow's own words (after its "Graph execution error:" heading), and nothing else.
+        message = next(line for line in raised.exception.message.splitlines() if "placeholder tensor" in line)
+        self.assertEqual(self._evidence("cost"), ["TensorFlow: InvalidArgumentError: " + message.strip()])
 
     def _card_answers(self, name, right):
         """Checks a card: no pick refuses, a wrong pick is told the right one, the right pick is right."""
