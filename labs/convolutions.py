@@ -5,6 +5,7 @@ Session, next to a pure-numpy reference that follows TensorFlow's padding rules 
 can be checked by hand and the tests can check TensorFlow against the reference.
 """
 
+import collections
 import dataclasses
 import math
 import os
@@ -171,6 +172,16 @@ def _random_arrays(seed):
     # 0..9 rather than 0..3 so most 2x2 blocks have a clear maximum.
     image4 = _draw(rng, 0, 9, (4, 4, 1))
     return image5, filter3, image5x2, filters2, image4
+
+
+ExampleInputs = collections.namedtuple("ExampleInputs", "image5 filter3 image5x2 filters2 image4")
+
+
+def example_inputs(seed=0):
+    """The random arrays behind the examples, the very ones build_examples(seed) uses: the 5x5 input and 3x3
+    filter (valid, same, stride), the 5x5x2 input and two 3x3x2 filters (depth_in, depth_out), the 4x4 input
+    (max_pool). For the lesson, where the learner runs them through conv2d and max_pool2d."""
+    return ExampleInputs(*_random_arrays(seed))
 
 
 def edge_image(left, right, size=6):

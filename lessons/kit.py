@@ -454,11 +454,13 @@ def scratch_dir(name):
     return path
 
 
-def convolution_example(name, seed=0):
-    """One LTFN 4 example as //:convolutions shows it: its grids as text, then drawn."""
+def convolution_example(name, seed=0, text=True):
+    """One LTFN 4 example as //:convolutions shows it: its grids as text (unless text=False: the lesson
+    printed them from the learner's own run), then drawn."""
     from labs import convolutions
     example, = convolutions.build_examples(seed, [name])
-    print(convolutions.format_example(example))
+    if text:
+        print(convolutions.format_example(example))
     path = os.path.join(scratch_dir("convolutions"), "{}-{}.png".format(name, seed))
     convolutions.render_png(example, path)
     show_png(path)

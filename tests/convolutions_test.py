@@ -107,6 +107,17 @@ class ExamplesTest(tf.test.TestCase):
         other = convolutions.build_examples(seed=1, names=("valid",))[0].cases[0]
         self.assertFalse(np.array_equal(other.input, valid.input))
 
+    def test_example_inputs_are_the_examples_own(self):
+        # The lesson runs these through conv2d itself and compares with the lab's figures.
+        inputs = convolutions.example_inputs(seed=0)
+        for name, array in (("valid", inputs.image5), ("same", inputs.image5), ("depth_in", inputs.image5x2),
+                            ("max_pool", inputs.image4)):
+            self.assertAllEqual(self.examples[name].cases[0].input, array, msg=name)
+        self.assertAllEqual(self.examples["valid"].cases[0].filters, inputs.filter3)
+        self.assertAllEqual(self.examples["depth_out"].cases[0].filters, inputs.filters2)
+        self.assertAllEqual(self.examples["depth_in"].cases[0].filters, inputs.filters2[..., :1])
+        self.assertFalse(np.array_equal(convolutions.example_inputs(seed=1).image5, inputs.image5))
+
     def test_unknown_example_is_rejected(self):
         with self.assertRaisesRegex(ValueError, "unknown examples"):
             convolutions.build_examples(names=("valid", "nope"))
