@@ -40,8 +40,8 @@ from absl import flags
 
 from bench import peers
 from graphs import posts
+from machine import command_line
 from machine import quiet
-from programs import cli
 from session import precision as precisions
 
 FLAGS = flags.FLAGS
@@ -84,7 +84,7 @@ def find_program(name):
     would; None if it names no executable file."""
     if os.sep not in name:
         return shutil.which(name)
-    path = cli.user_path(name)
+    path = command_line.user_path(name)
     return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
@@ -93,15 +93,15 @@ flags.register_validator("torch_python", lambda name: name is None or find_progr
                          "installed")
 
 if __name__ == "__main__":
-    cli.parse_command_line()  # before TensorFlow is imported: a bad flag or --help answers at once
+    command_line.parse_command_line()  # before TensorFlow is imported: a bad flag or --help answers at once
 
 quiet.import_tensorflow()  # without its start-up notes that are not about this run (machine/quiet.py)
 import numpy as np  # noqa: E402  (the imports from here on load TensorFlow)
 import tensorflow as tf  # noqa: E402
 
 from data import loader  # noqa: E402
-from labs import deps  # noqa: E402
 from graphs import model  # noqa: E402
+from session import timeline  # noqa: E402
 from session import trainer  # noqa: E402
 
 
@@ -338,7 +338,7 @@ def trace_kinds(traced):
     for metadata in traced:
         for device in metadata.step_stats.dev_stats:
             for node in device.node_stats:
-                parsed = deps.parse_timeline_label(node.timeline_label)
+                parsed = timeline.parse_timeline_label(node.timeline_label)
                 if parsed:  # (nodes without one are the executor's own bookkeeping)
                     ran.add(node.node_name)
                     micros[kernel_kind(parsed[0])] += node.op_end_rel_micros - node.op_start_rel_micros
@@ -540,7 +540,7 @@ def main(argv):
 
 
 def benchmark(argv):
-    del argv  # cli.run_app has refused any extra argument
+    del argv  # command_line.run_app has refused any extra argument
     net, precision = FLAGS.net, FLAGS.precision
     steps, warmup, test_images = net_defaults(net, FLAGS.steps, FLAGS.warmup, FLAGS.test_images)
     if FLAGS._keras_worker:
@@ -607,4 +607,4 @@ def benchmark(argv):
 
 
 if __name__ == "__main__":
-    cli.run_app(main)
+    command_line.run_app(main)

@@ -33,6 +33,7 @@ from graphs import model
 from graphs import posts
 from machine import errors
 from machine import sessions
+from session import timeline
 
 # The names the posts use; suggested when a --fetch or --feed name is unknown.
 POST_NAMES = ("input", "labels", "logits", "cost", "optimizer", "predictions", "accuracy")
@@ -54,8 +55,6 @@ RUNTIME_NAMES = {
     "_SINK": "the executor's end node",
 }
 
-# "[mklcpu 1.0MB 1.0MB] layer1/layer1_conv = _MklNativeConv2DWithBias(in0, in1, in2)"
-_TIMELINE = re.compile(r"^(?:\[[^\]]*\]\s*)?(\S+) = ([^(\s]+)\((.*)\)\s*$")
 # Kernels that compute several graph ops in one: _MklNativeConv2DWithBias, _FusedConv2D, ...
 _FUSED_KERNEL = re.compile(r"^_\w*(Fused|With)")
 # Feeds arrive in nodes named _arg_<tensor op>_<output slot>_<index>.
@@ -312,7 +311,7 @@ def trace_step(session, fetches, values=None):
     nodes = collections.OrderedDict()
     for device in metadata.step_stats.dev_stats:
         for stats in device.node_stats:
-            op, inputs = parse_timeline_label(stats.timeline_label) or (None, [])
+            op, inputs = timeline.parse_timeline_label(stats.timeline_label) or (None, [])
             shapes = {}
             for out in stats.output:
                 dims = [d.size for d in out.tensor_description.shape.dim]
@@ -320,15 +319,6 @@ def trace_step(session, fetches, values=None):
             if stats.node_name not in nodes or shapes and not nodes[stats.node_name].shapes:
                 nodes[stats.node_name] = TracedNode(stats.node_name, op, inputs, shapes)
     return Trace(nodes, None, result)
-
-
-def parse_timeline_label(label):
-    """(kernel, [input names]) from a traced node's timeline label, `[mem] name = Kernel(a, b)`, or
-    None for the executor's own bookkeeping entries, which have none."""
-    match = _TIMELINE.match(label)
-    if not match:
-        return None
-    return match.group(2), [i.strip() for i in match.group(3).split(",") if i.strip()]
 
 
 def error_line(error):

@@ -7,6 +7,7 @@ breaks the rule fails here, whatever it does at run time.
 import ast
 import json
 import os
+import re
 
 from absl.testing import absltest
 
@@ -16,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALLOWED = {
     "run": {"programs", "labs", "session", "pictures", "graphs", "data", "machine"},
     "programs": {"programs", "labs", "session", "pictures", "graphs", "data", "machine"},
-    "bench": {"bench", "programs", "labs", "session", "pictures", "graphs", "data", "machine"},
+    # The benchmark times what run.py trains with; it imports no program (its command line is machine/'s).
+    "bench": {"bench", "session", "graphs", "data", "machine"},
     # Lessons use the libraries, never a program: what a notebook needs lives in a room below programs/.
     "lessons": {"lessons", "labs", "session", "pictures", "graphs", "data", "machine"},
     # The teaching labs (LTFN 2's dependency explainer, LTFN 4's convolutions, the TF1 pitfalls).
@@ -30,6 +32,12 @@ ALLOWED = {
     "machine": {"machine"},
 }
 ROOMS = set(ALLOWED) | {"tests"}
+# The programs: the runner and programs/. Every other room is a library (bench/ included) and imports none of them.
+PROGRAMS = {"run", "programs"}
+
+
+# "issue 22", "Issue #8", "issues 3 and 4", "#26": the tracker's numbers mean nothing to a reader of the pages.
+ISSUE_NUMBER = re.compile(r"\bissues? *#?\d+|(?<![\w/&#])#\d+\b(?!-)", re.IGNORECASE)
 
 
 def room_of(path):
@@ -133,6 +141,51 @@ class HouseTest(absltest.TestCase):
             wrong += ["{} imports {}".format(os.path.relpath(path, ROOT), r) for r in sorted(imported - ALLOWED["lessons"])]
         self.assertEqual(wrong, [])
         self.assertTrue({"lessons", "graphs", "labs", "session"} <= found, found)  # the cells really were read
+
+    def test_no_library_module_and_not_the_benchmark_imports_a_program(self):
+        # Read without the table above: a room given "programs" there is still refused here.
+        checked, wrong = set(), []
+        for path in modules():
+            room = room_of(path)
+            if room in PROGRAMS or room == "tests":
+                continue
+            checked.add(room)
+            wrong += ["{} imports {}".format(os.path.relpath(path, ROOT), r)
+                      for r in sorted(project_imports(path) & PROGRAMS)]
+        self.assertTrue(checked >= set(ALLOWED) - PROGRAMS, checked)  # every library room (and bench/) was read
+        self.assertEqual(wrong, [])
+
+    def test_what_labs_and_the_benchmark_share_is_defined_once_below_them(self):
+        # The traced node parser (labs/deps.py's traced runs, the benchmark's breakdown) and the command line
+        # (the programs', the benchmark's): one definition each, in a room both may import.
+        homes = {"parse_timeline_label": "session/timeline.py", "user_path": "machine/command_line.py",
+                 "parse_command_line": "machine/command_line.py", "run_app": "machine/command_line.py"}
+        defined = {name: [] for name in homes}
+        for path in modules():
+            if room_of(path) == "tests":
+                continue
+            with open(path, encoding="utf-8") as f:
+                tree = ast.parse(f.read(), path)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef) and node.name in defined:
+                    defined[node.name].append(os.path.relpath(path, ROOT).replace(os.sep, "/"))
+        self.assertEqual(defined, {name: [home] for name, home in homes.items()})
+
+    def test_the_readme_and_docs_name_no_issue_numbers(self):
+        pages = [os.path.join(ROOT, "README.md")] + sorted(
+            os.path.join(ROOT, "docs", n) for n in os.listdir(os.path.join(ROOT, "docs")) if n.endswith(".md"))
+        self.assertGreater(len(pages), 10)
+        found = []
+        for path in pages:
+            with open(path, encoding="utf-8") as f:
+                for number, line in enumerate(f, 1):
+                    found += ["{}:{}: {}".format(os.path.relpath(path, ROOT), number, m.group(0))
+                              for m in ISSUE_NUMBER.finditer(line)]
+        self.assertEqual(found, [])
+        # What the pattern takes, and what it leaves (anchors, HTML entities, counts).
+        self.assertEqual([m.group(0) for m in ISSUE_NUMBER.finditer(
+            "issue 22's; Issue #8; issues 3 and 4; (#26); [a](#2-why) &#8212; 16 issues")],
+                         ["issue 22", "Issue #8", "issues 3", "#26"])
 
     def test_the_checker_sees_a_wrong_arrow(self):
         folder = self.create_tempdir().full_path

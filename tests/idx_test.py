@@ -93,8 +93,19 @@ class IdxTest(absltest.TestCase):
             np.testing.assert_array_equal(got, array)
 
     def test_returned_array_is_writable(self):
-        images = idx.read_images(self.write("img", _encode(_IMAGES)))
-        images[0, 0, 0] = 1  # Callers normalise in place; must not raise.
+        # Callers may change what they read in place; the file, read again, is as it was.
+        wide = np.arange(6, dtype=np.float32).reshape(2, 3)
+        for name, data, read, first in [("img", _encode(_IMAGES), idx.read_images, (0, 0, 0)),
+                                        ("img.gz", _gz(_encode(_IMAGES)), idx.read_images, (0, 0, 0)),
+                                        ("lab.gz", _gz(_encode(_LABELS)), idx.read_labels, (0,)),
+                                        ("wide", _encode(wide), idx.read_idx, (0, 0))]:
+            path = self.write(name, data)
+            array = read(path)
+            self.assertTrue(array.flags.writeable, name)
+            array[first] = 7
+            self.assertEqual(array[first], 7, name)
+            np.testing.assert_array_equal(read(path), wide if name == "wide" else
+                                          _LABELS if name.startswith("lab") else _IMAGES)
 
     # --- failures ----------------------------------------------------------
 

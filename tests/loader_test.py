@@ -1,6 +1,7 @@
 """The MNIST loader (LTFN 1's dataset): shapes, dtypes, ranges, label counts, checksums."""
 
 import gzip
+import hashlib
 import os
 import shutil
 from unittest import mock
@@ -71,7 +72,23 @@ class DataDirTest(tf.test.TestCase):
         return target
 
     def test_embedded_copy_verifies(self):
-        loader.verify_checksums(loader.EMBEDDED_DIR)
+        # Every one of the four files is hashed (load_test: only the two test files), and each recorded sum is
+        # the SHA-256 of the file's uncompressed bytes, computed here without the loader.
+        hashed, real = [], loader.raw_sha256
+        with mock.patch.object(loader, "raw_sha256", lambda path: hashed.append(path) or real(path)):
+            loader.verify_checksums(loader.EMBEDDED_DIR)
+            everything = sorted(hashed)
+            del hashed[:]
+            loader.load_test()
+        files = {name: os.path.join(loader.EMBEDDED_DIR, name + ".gz") for name in loader.FILES.values()}
+        self.assertEqual(everything, sorted(files.values()))
+        self.assertEqual(sorted(hashed), [files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"]])
+        with open(os.path.join(loader.EMBEDDED_DIR, loader.RAW_SUMS)) as f:
+            recorded = {name: digest for digest, name in (line.split() for line in f if line.strip())}
+        self.assertEqual(set(recorded), set(files))
+        for name, path in files.items():
+            with gzip.open(path, "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), recorded[name], name)
 
     def test_checksum_mismatch_is_detected(self):
         target = self._copy_embedded(gunzip=True)

@@ -328,13 +328,27 @@ class SignalsTest(tf.test.TestCase):
         del ref
 
     def test_a_signal_while_stopping_or_after_finish_changes_nothing(self):
-        try:
-            signal.raise_signal(signal.SIGINT)
-        except interrupts.Interrupted:
-            signal.raise_signal(signal.SIGINT)  # while its line is printed: ignored, not a traceback
-            self.signals.finish()
-        signal.raise_signal(signal.SIGTERM)  # during Python's shutdown: the exit code stands
-        signal.raise_signal(signal.SIGINT)
+        # As run.py's main ends: a SIGINT stops the run; another one while its line is printed, and more after
+        # finish() (one during Python's shutdown, from an atexit hook), change neither its output nor its exit code.
+        script = ("import atexit, signal, sys\n"
+                  "from session import interrupts\n"
+                  "signals = interrupts.Signals()\n"
+                  "try:\n"
+                  "    signal.raise_signal(signal.SIGINT)\n"
+                  "    print('went on')\n"
+                  "except interrupts.Interrupted as e:\n"
+                  "    signal.raise_signal(signal.SIGINT)\n"
+                  "    print('SIGINT: stopped', flush=True)\n"
+                  "    signals.finish()\n"
+                  "    code = e.exit_code\n"
+                  "signal.raise_signal(signal.SIGTERM)\n"
+                  "signal.raise_signal(signal.SIGINT)\n"
+                  "atexit.register(signal.raise_signal, signal.SIGTERM)\n"
+                  "print('exit', code)\n"
+                  "sys.exit(code)\n")
+        argv, env = testing.python_command("run.py", [])
+        result = subprocess.run([argv[0], "-c", script], capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual((result.returncode, result.stdout, result.stderr), (130, "SIGINT: stopped\nexit 130\n", ""))
 
     def test_a_resumed_run_stopped_before_restoring_names_the_checkpoint_it_has(self):
         import run
