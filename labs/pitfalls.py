@@ -466,13 +466,14 @@ def run_graph_grows_in_loop(data):
                   _grows_side(graph_grows_in_loop_right, data, True))
 
 
-# ---- test_loop_trains: the series' original test loop fetched `optimizer`.
+# ---- test_loop_trains: a test loop that fetches `optimizer`, the mistake LTFN 2 warns against.
 
 LINEAR_STEPS = 300
 
 
 def test_loop_trains_wrong(session, model, test):
-    # the original code's test loop: fetching optimizer makes every test batch a training step
+    # what LTFN 2 warns against ("we don't want to train our network on our test set"): fetching
+    # optimizer makes every test batch a training step
     accuracies = []
     for begin in range(0, len(test.images), 100):
         feed = {model.input: test.images[begin:begin + 100], model.labels: test.labels[begin:begin + 100]}
@@ -641,7 +642,7 @@ PITFALLS = collections.OrderedDict((p.name, p) for p in [
             "a graph shared between threads, it catches ops built in a loop just the same",
             run_graph_grows_in_loop),
     Pitfall("test_loop_trains",
-            "fetching optimizer in the test loop trains on the test set (the series' own original code)",
+            "fetching optimizer in the test loop trains on the test set (LTFN 2 warns against it)",
             "tf.compat.v1.Session.run runs every op the fetches need, the optimizer's updates included; LTFN 2: "
             "test inference fetches only logits",
             run_test_loop_trains),

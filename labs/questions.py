@@ -7,9 +7,10 @@ TensorFlow returned and which of the nodes at stake ran. The right choice is the
 condition holds for what was observed: the answer comes from the run, never from a stored string.
 The code shown is the function that ran (inspect), as //:pitfalls shows its traps.
 
-Questions: `y = x` under control_dependencies, an assign fetched with its variable, a summary
-nobody fetches, batch normalization's UPDATE_OPS, a cond whose branch op was made outside it, a test
-loop that fetches optimizer, which nodes `logits` runs, and `cost` without labels.
+Questions, in QUESTIONS' order: LTFN 2's three first (which nodes `logits` runs, `cost` without
+labels, a test loop that fetches optimizer), then five beyond the posts (`y = x` under
+control_dependencies, an assign fetched with its variable, a summary nobody fetches, batch
+normalization's UPDATE_OPS, a cond whose branch op was made outside it).
 """
 
 import collections
@@ -49,7 +50,7 @@ def _yes(flag):
     return "ran" if flag else "did NOT run"
 
 
-# ---- 1. y = x under control_dependencies (tf.Graph.control_dependencies' own WRONG/RIGHT example)
+# ---- 4. y = x under control_dependencies (tf.Graph.control_dependencies' own WRONG/RIGHT example)
 
 def identity_code():
     x = tf.compat.v1.get_variable("x", initializer=0.0)
@@ -91,7 +92,7 @@ def _run_identity():
     return Outcome(facts, evidence, why)
 
 
-# ---- 2. An assign and its variable fetched in one call
+# ---- 5. An assign and its variable fetched in one call
 
 def assign_and_read_code():
     x = tf.compat.v1.get_variable("x", initializer=0.0)
@@ -129,7 +130,7 @@ def _run_assign_and_read():
     return Outcome(facts, evidence, why)
 
 
-# ---- 3. A summary nobody fetches
+# ---- 6. A summary nobody fetches
 
 def summary_code():
     w = tf.compat.v1.get_variable("w", initializer=0.0)
@@ -159,7 +160,7 @@ def _run_summary():
     return Outcome(facts, evidence, why)
 
 
-# ---- 4. Batch normalization's UPDATE_OPS
+# ---- 7. Batch normalization's UPDATE_OPS
 
 def update_ops_code(input):
     normalized = _batch_normalization(input, training=True, momentum=0.5, name="bn")
@@ -218,7 +219,7 @@ def _run_update_ops():
     return Outcome(facts, evidence, why)
 
 
-# ---- 5. A cond whose branch op was made outside it
+# ---- 8. A cond whose branch op was made outside it
 
 def cond_code():
     x = tf.compat.v1.get_variable("x", initializer=0.0)
@@ -246,7 +247,8 @@ def _run_cond():
     return Outcome(facts, evidence, why)
 
 
-# ---- 6. The test loop that fetches optimizer (one version of the original code did this)
+# ---- 3. The test loop that fetches optimizer (LTFN 2 warns against it: "we don't want to train our
+# network on our test set")
 
 def test_loop_code(nodes, session, test_images, test_labels):
     return session.run([nodes.cost, nodes.optimizer], {nodes.input: test_images, nodes.labels: test_labels})
@@ -284,18 +286,19 @@ def _run_test_loop():
                 "the gradient-descent update ops ({}): {} (traced)".format(", ".join(updates), _yes(facts["update_ran"]))]
     why = ("Fetching optimizer runs a training step, whatever images are fed: the weights move toward the "
            "test set's answers, so every test batch after the first scores a network trained on the test "
-           "set. LTFN 2's test loop fetches logits (or cost and accuracy) only.")
+           "set. LTFN 2: to pass test data we don't want to run the operations defined by optimizer; "
+           "fetching logits alone needs no labels and changes no weight.")
     return Outcome(facts, evidence, why)
 
 
-# ---- 7. Which nodes does session.run(logits) run? (LTFN 2)
+# ---- 1. Which nodes does session.run(logits) run? (LTFN 2)
 
 def logits_code(nodes, session, images):
     return session.run(nodes.logits, {nodes.input: images})
 
 
 def _fed_input_only(fetch):
-    """Questions 7 and 8's one experiment: the linear graph, freshly initialized, runs fetch(nodes) traced
+    """Questions 1 and 2's one experiment: the linear graph, freshly initialized, runs fetch(nodes) traced
     with only `input` fed (a test batch). Returns (nodes, value, names of the nodes that ran, error line)."""
     graph, nodes, init = _linear()
     images, _ = _test_batch()
@@ -318,7 +321,7 @@ def _run_logits():
     return Outcome(facts, evidence, why)
 
 
-# ---- 8. cost without labels (LTFN 2)
+# ---- 2. cost without labels (LTFN 2)
 
 def cost_code(nodes, session, images):
     return session.run(nodes.cost, {nodes.input: images})
@@ -335,52 +338,6 @@ def _run_cost():
 
 
 QUESTIONS = [
-    Question("identity", "control_dependencies", "What do three calls of `session.run(y)` return?",
-             [identity_code], [
-                 Choice("1, 2, 3: each read of y runs increment first", lambda f: f["values"] == [1.0, 2.0, 3.0]),
-                 Choice("0, 0, 0: increment never runs", lambda f: f["values"] == [0.0, 0.0, 0.0]),
-                 Choice("1, 1, 1: increment runs once, the first time", lambda f: f["values"] == [1.0, 1.0, 1.0]),
-             ], _run_identity),
-    Question("assign_and_read", "fetching an assign and its variable",
-             "x starts at 0. What does `session.run([increment, x])` return?",
-             [assign_and_read_code], [
-                 Choice("[1, 1]: the increment runs first, then x is read",
-                        lambda f: f["ordered"] and set(f["seen"]) == {"[1, 1]"}),
-                 Choice("[1, 0]: x is read first", lambda f: f["ordered"] and set(f["seen"]) == {"[1, 0]"}),
-                 Choice("Either: TensorFlow does not say which of the two runs first",
-                        lambda f: not f["ordered"] and f["both_ran"]),
-             ], _run_assign_and_read),
-    Question("summary", "a summary that is never fetched",
-             "Does `session.run(optimizer)` compute the `cost` summary?",
-             [summary_code], [
-                 Choice("Yes: every summary in the graph is computed at each step",
-                        lambda f: f["summary_ran"]),
-                 Choice("No: only what optimizer depends on runs, and it does not depend on the summary",
-                        lambda f: not f["summary_ran"] and f["fetched_ran"]),
-             ], _run_summary),
-    Question("update_ops", "UPDATE_OPS (batch normalization)",
-             "After one `session.run(optimizer, ...)` on a batch whose mean is 5, what is `moving_mean`?",
-             [update_ops_code], [
-                 Choice("About 2.5: moved halfway (momentum 0.5) toward the batch's mean",
-                        lambda f: f["updates_ran"] and abs(f["moving_mean"] - f["batch_mean"] / 2) < 0.5),
-                 Choice("Still 0: the updates were never run",
-                        lambda f: not f["updates_ran"] and f["moving_mean"] == 0.0),
-                 Choice("About 5: set to the batch's mean", lambda f: abs(f["moving_mean"] - f["batch_mean"]) < 0.5),
-             ], _run_update_ops),
-    Question("cond", "a cond whose branch op was made outside it",
-             "x starts at 0. After `session.run(result, {take: False})`, what is x?",
-             [cond_code], [
-                 Choice("0: the true branch, which increments, was not taken", lambda f: f["x_after"] == 0.0),
-                 Choice("1: increment runs whichever branch is taken", lambda f: f["x_after"] == 1.0 and f["increment_ran"]),
-                 Choice("An error: the branches do not match", lambda f: False),
-             ], _run_cond),
-    Question("test_loop", "the test loop that fetches optimizer (LTFN 2)",
-             "Does this test step change the weights?", [test_loop_code], [
-                 Choice("No: these are test images, the network is only evaluated",
-                        lambda f: not f["changed"]),
-                 Choice("Yes: fetching optimizer trains on whatever is fed, test images included",
-                        lambda f: f["changed"] and f["update_ran"]),
-             ], _run_test_loop),
     Question("logits", "what session.run(logits) runs (LTFN 2)",
              "Only `input` is fed. What happens?", [logits_code], [
                  Choice("An error: labels must be fed too", lambda f: bool(f["error"])),
@@ -395,6 +352,52 @@ QUESTIONS = [
                lambda f: f["value"] is None and "labels" in f["error"]),
         Choice("It returns 0: a missing placeholder counts as zeros", lambda f: f["value"] == 0.0),
     ], _run_cost),
+    Question("test_loop", "the test loop that fetches optimizer (LTFN 2)",
+             "Does this test step change the weights?", [test_loop_code], [
+                 Choice("No: these are test images, the network is only evaluated",
+                        lambda f: not f["changed"]),
+                 Choice("Yes: fetching optimizer trains on whatever is fed, test images included",
+                        lambda f: f["changed"] and f["update_ran"]),
+             ], _run_test_loop),
+    Question("identity", "control_dependencies; beyond the posts", "What do three calls of `session.run(y)` return?",
+             [identity_code], [
+                 Choice("1, 2, 3: each read of y runs increment first", lambda f: f["values"] == [1.0, 2.0, 3.0]),
+                 Choice("0, 0, 0: increment never runs", lambda f: f["values"] == [0.0, 0.0, 0.0]),
+                 Choice("1, 1, 1: increment runs once, the first time", lambda f: f["values"] == [1.0, 1.0, 1.0]),
+             ], _run_identity),
+    Question("assign_and_read", "fetching an assign and its variable; beyond the posts",
+             "x starts at 0. What does `session.run([increment, x])` return?",
+             [assign_and_read_code], [
+                 Choice("[1, 1]: the increment runs first, then x is read",
+                        lambda f: f["ordered"] and set(f["seen"]) == {"[1, 1]"}),
+                 Choice("[1, 0]: x is read first", lambda f: f["ordered"] and set(f["seen"]) == {"[1, 0]"}),
+                 Choice("Either: TensorFlow does not say which of the two runs first",
+                        lambda f: not f["ordered"] and f["both_ran"]),
+             ], _run_assign_and_read),
+    Question("summary", "a summary that is never fetched; beyond the posts",
+             "Does `session.run(optimizer)` compute the `cost` summary?",
+             [summary_code], [
+                 Choice("Yes: every summary in the graph is computed at each step",
+                        lambda f: f["summary_ran"]),
+                 Choice("No: only what optimizer depends on runs, and it does not depend on the summary",
+                        lambda f: not f["summary_ran"] and f["fetched_ran"]),
+             ], _run_summary),
+    Question("update_ops", "UPDATE_OPS (batch normalization); beyond the posts",
+             "After one `session.run(optimizer, ...)` on a batch whose mean is 5, what is `moving_mean`?",
+             [update_ops_code], [
+                 Choice("About 2.5: moved halfway (momentum 0.5) toward the batch's mean",
+                        lambda f: f["updates_ran"] and abs(f["moving_mean"] - f["batch_mean"] / 2) < 0.5),
+                 Choice("Still 0: the updates were never run",
+                        lambda f: not f["updates_ran"] and f["moving_mean"] == 0.0),
+                 Choice("About 5: set to the batch's mean", lambda f: abs(f["moving_mean"] - f["batch_mean"]) < 0.5),
+             ], _run_update_ops),
+    Question("cond", "a cond whose branch op was made outside it; beyond the posts",
+             "x starts at 0. After `session.run(result, {take: False})`, what is x?",
+             [cond_code], [
+                 Choice("0: the true branch, which increments, was not taken", lambda f: f["x_after"] == 0.0),
+                 Choice("1: increment runs whichever branch is taken", lambda f: f["x_after"] == 1.0 and f["increment_ran"]),
+                 Choice("An error: the branches do not match", lambda f: False),
+             ], _run_cond),
 ]
 
 

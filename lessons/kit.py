@@ -465,3 +465,98 @@ def convolution_example(name, seed=0, text=True):
     convolutions.render_png(example, path)
     show_png(path)
     return example
+
+
+# ---- LTFN 2: predict which nodes a session.run uses, then check it against a traced run
+
+def boxes(graph):
+    """The graph's top-level names, in the order they were made: the boxes of its drawing (graph_svg,
+    TensorBoard), `layer1` for every node under layer1/, `cost` for cost/..., `gradients`, `init`."""
+    return list(collections.OrderedDict.fromkeys(deps.scope_of(op.name) for op in graph.get_operations()))
+
+
+def check_prediction(you_predict, graph, fetches, feed_dict=None):
+    """Predict, then check (LTFN 2): `you_predict` is the set of `boxes(graph)` you expect
+    `session.run(fetches, feed_dict)` to use (the boxes with a node that runs, and the placeholders it
+    feeds). Runs that call once with a FULL_TRACE in a session of its own (variables from their own
+    initializers; your session is untouched) and says right or wrong from what the trace saw run.
+    An empty set means no prediction yet: the run is shown. Returns the set of boxes used (empty if
+    TensorFlow refused the call); a name that is not one of the boxes is said, and not graded."""
+    names = boxes(graph)
+    predicted = set(you_predict or ())
+    unknown = sorted(predicted - set(names), key=str)
+    many = isinstance(fetches, (list, tuple))
+    elements = [graph.as_graph_element(f) for f in (fetches if many else [fetches])]
+    feed_dict = dict(feed_dict or {})
+    call = "session.run({})".format(", ".join(_op_name(e) for e in elements))
+    used, refused = _traced_boxes(graph, elements, feed_dict)
+    if refused:
+        print("{}: TensorFlow refused, nothing ran: {}".format(call, refused))
+    else:
+        counts = deps.scope_counts(graph, used["nodes"] | used["fed"])
+        said = []
+        for box in names:
+            inside, total = counts[box]
+            if box in used["fed"]:
+                said.append("{} (fed)".format(box))
+            elif inside and inside < total:
+                said.append("{} ({} of its {} nodes)".format(box, inside, total))
+            elif inside:
+                said.append(box)
+        print("{} used {} of the graph's {} boxes: {}".format(call, len(said), len(names), ", ".join(said)))
+        print("Did not run: {}".format(", ".join(b for b in names if not counts[b][0]) or "nothing"))
+        for box in names:
+            if 0 < counts[box][0] < counts[box][1]:
+                print("  {}: {}".format(box, _not_run_in(graph, box, used["nodes"] | used["fed"])))
+    ran = set() if refused else {deps.scope_of(n) for n in used["nodes"] | used["fed"]}
+    if unknown:
+        print("No box named {} in this graph (its top-level names are {}): fix you_predict and run the cell "
+              "again.".format(", ".join(repr(n) for n in unknown), ", ".join(names)))
+    elif refused and predicted:
+        print("Not quite: TensorFlow refused the call, so none of it ran.")
+    elif not predicted:
+        print("You predicted nothing yet: put the names you expect in you_predict, then run the cell again.")
+    elif predicted == ran:
+        print("Right: you predicted exactly the boxes the traced run used.")
+    else:
+        missed, wrong = [b for b in names if b in ran - predicted], [b for b in names if b in predicted - ran]
+        print("Not quite:{}{}".format(
+            " used, and not in your prediction: {}.".format(", ".join(missed)) if missed else "",
+            " in your prediction, and did not run: {}.".format(", ".join(wrong)) if wrong else ""))
+    return ran
+
+
+def _not_run_in(graph, box, used):
+    """Why a box ran only partly: its nodes that did not run, the variables' initializers (they run with
+    `init`) told apart from the rest, by op type."""
+    rest = [op for op in graph.get_operations() if deps.scope_of(op.name) == box and op.name not in used]
+    initializers = deps.initializer_nodes(graph)
+    others = collections.Counter(op.type for op in rest if op.name not in initializers)
+    parts = []
+    if len(rest) > sum(others.values()):
+        parts.append("{} belong to its variables' initializers (they run with `init`)".format(
+            len(rest) - sum(others.values())))
+    if others:
+        parts.append("{} that nothing fetched needs ({})".format(
+            sum(others.values()), ", ".join("{} {}".format(n, t) for t, n in others.most_common())))
+    return "{} of its nodes did not run: {}".format(len(rest), "; ".join(parts))
+
+
+def _op_name(element):
+    return element.name if isinstance(element, tf.Operation) else element.op.name
+
+
+def _traced_boxes(graph, elements, feed_dict):
+    """({"nodes": graph ops that ran, "fed": placeholders whose fed value was read}, None), from one
+    FULL_TRACE run in a new session (Grappler off so names survive), or (None, TensorFlow's error line)."""
+    with tf.compat.v1.Session(graph=graph, config=deps.session_config()) as session:
+        session.run([v.initializer for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)])
+        try:
+            trace = deps.trace_step(session, elements, feed_dict)
+        except tf.errors.OpError as e:
+            return None, deps.error_line(e)
+    ops = {op.name for op in graph.get_operations()}
+    comparison = deps.compare(graph, deps.predict(graph, elements, list(feed_dict)), trace)
+    # A node that ran inside a fused kernel (oneDNN's MatMul + BiasAdd) counts as run: its kernel did.
+    nodes = {n for n in trace.nodes if n in ops} | set(comparison.fused)
+    return {"nodes": nodes, "fed": set(comparison.feeds.values())}, None
