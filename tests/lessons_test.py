@@ -31,7 +31,8 @@ from tests import testing
 ROOT = testing.ROOT
 NOTEBOOKS = lessons.notebooks(ROOT)
 # (lesson, net, init) of every graph a lesson writes by hand and checks.
-EXPECTED_GRAPHS = [("ltfn1", "linear", "random_normal"), ("ltfn3", "fc3", "random_normal"),
+EXPECTED_GRAPHS = [("ltfn1", "linear", "random_normal"), ("ltfn2", "linear", "random_normal"),
+                   ("ltfn3", "fc3", "random_normal"),
                    ("ltfn5", "conv4", "random_normal"),
                    ("ltfn6", "conv4", "random_normal"), ("ltfn6", "conv4", "small"),
                    ("ltfn6", "conv4", "variance_scaling")]
@@ -64,8 +65,11 @@ class NotebooksTest(absltest.TestCase):
             with open(path, encoding="utf-8") as f:
                 cells = json.load(f)["cells"]
             titles.append(source_of(cells[0]).splitlines()[0])
-            # Each ends with things to try (and a cell that tries them, or the text says how).
-            self.assertTrue(any("## Things to try" in source_of(c) for c in cells[-2:]), path)
+            # Each has things to try (and a cell that tries them, or the text says how): at its end, or, in
+            # LTFN 2, before the appendix of questions beyond the posts.
+            ends = [i for i, c in enumerate(cells) if "## Things to try" in source_of(c)]
+            appendix = [i for i, c in enumerate(cells) if source_of(c).startswith("## Appendix")]
+            self.assertTrue(ends and (ends[-1] >= len(cells) - 2 or (appendix and ends[-1] < appendix[0])), path)
         self.assertEqual([t.split(":")[0] for t in titles], ["# LTFN {}".format(n) for n in range(1, 7)])
 
     def test_committed_without_outputs(self):
@@ -209,7 +213,8 @@ class ExercisesTest(absltest.TestCase):
 
     def test_every_hand_built_graph_has_its_exercise_form(self):
         forms = self.forms()
-        self.assertEqual(sorted(forms), sorted(set(lesson for lesson, _, _ in EXPECTED_GRAPHS)))
+        # LTFN 4 has blanks (its convolutions, their output shapes) but no graph of graphs/ to check.
+        self.assertEqual(sorted(forms), sorted(set(lesson for lesson, _, _ in EXPECTED_GRAPHS) | {"ltfn4"}))
         for lesson, form in forms.items():
             worked = lessons.find_notebook(ROOT, lesson)
             with open(worked, encoding="utf-8") as f:
@@ -220,7 +225,9 @@ class ExercisesTest(absltest.TestCase):
             self.assertTrue(form.cells[1].source.startswith("**Exercise form.**"), lesson)
             for cell in form.cells:
                 if cell.cell_type == "code":
-                    compile(cell.source, lesson, "exec")  # what is left still parses
+                    # What is left still parses (IPython's %magic lines are not Python).
+                    python = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith("%"))
+                    compile(python, lesson, "exec")
 
     def test_the_check_says_what_is_still_missing(self):
         forms = self.forms()
@@ -231,12 +238,10 @@ class ExercisesTest(absltest.TestCase):
         said = str(report)
         self.assertIn("graphs/ has the variable `layer1/layer1_weights` [784, 10], yours has none", said)
         self.assertIn('there is no `cost` (the cost): give it name="cost"', said)
-        # LTFN 6 leaves only He + Xavier to write: the other two networks are checked (and right), the
-        # third is said to be missing.
-        with mock.patch("sys.stdout", new_callable=io.StringIO) as printed:
-            reports = hand_built_reports(lessons.find_notebook(ROOT, "ltfn6"), forms["ltfn6"])
-        self.assertEqual([(r.init, r.same) for r in reports], [("random_normal", True), ("small", True)])
-        self.assertIn("INITIALIZERS has no 'variance_scaling' yet", printed.getvalue())
+        # LTFN 6's form leaves the weights of every network to write: its check cells stop (NotWrittenYet, a
+        # NotImplementedError naming the network) before any graph is judged, so nothing unwritten passes.
+        reports = hand_built_reports(lessons.find_notebook(ROOT, "ltfn6"), forms["ltfn6"])
+        self.assertEqual([(r.init, r.same) for r in reports], [])
 
     def test_a_form_the_learner_edited_is_kept(self):
         import nbformat
