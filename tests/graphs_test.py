@@ -360,6 +360,22 @@ class Ltfn6InitialCostTest(tf.test.TestCase):
         self.assertBetween(self._initial_cost("xavier"), 1.0, 10.0)
 
 
+class InstallLineTest(tf.test.TestCase):
+    """The README's install line is a fresh machine's whole preparation for `bazel test //...`."""
+
+    # What the tests need from Debian, and which test needs it: Bazel itself; venv for the environment's
+    # rule; Graphviz's dot (tests/lessons_test.py draws the lessons' graphs); Chromium (tests/browser_test.py).
+    NEEDED = {"bazel-bootstrap", "python3-venv", "graphviz", "chromium"}
+
+    def test_it_installs_every_package_the_tests_need(self):
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+        with open(path, encoding="utf-8") as f:
+            lines = [l for l in f.read().splitlines() if "apt-get install" in l]
+        self.assertTrue(lines, "the README has no apt-get install line")
+        installed = set(lines[0].split("apt-get install", 1)[1].split()) - {"-y", "-q"}
+        self.assertEqual(self.NEEDED - installed, set(), "the README's install line misses packages the tests need")
+
+
 class EvaluationNodesTest(tf.test.TestCase):
     """LTFN 1-2's cost, predictions and accuracy nodes against hand counts on a fixed batch (`logits` fed)."""
 
