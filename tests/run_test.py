@@ -114,7 +114,7 @@ class FlagsTest(tf.test.TestCase):
             "validation_size": 5000,  # TF's input_data split off the first 5,000 training images
             "precision": "float32",  # the posts' arithmetic
             "seed": 0, "test_batch_size": 1000, "save_every": 500, "check_numerics": False,
-            "allow_precision_change": False, "verbose": False,
+            "allow_precision_change": False, "bfloat16_hint": True, "verbose": False,
             "data_dir": None, "logdir": None, "checkpoint_dir": None,
         })
         self.assertEqual(posts.DEFAULT_INIT, {"linear": "random_normal", "fc3": "random_normal",
