@@ -70,6 +70,19 @@ def compare(graph, net="linear", init="random_normal", learning_rate=0.01):
     return sameness.compare(graph, net, init, learning_rate, batch=BATCH)
 
 
+def posts_tail(last_linear, labels, learning_rate):
+    """What every post's graph ends with, written as the posts write it: logits, cost, optimizer, predictions,
+    accuracy and the initializer (in the default graph)."""
+    logits = tf.identity(last_linear, name="logits")
+    with v1.name_scope("cost") as scope:
+        cost = tf.reduce_mean(_softmax_cross_entropy(labels, logits), name=scope)
+    v1.train.GradientDescentOptimizer(learning_rate).minimize(cost, name="optimizer")
+    predictions = tf.nn.softmax(logits, name="predictions")
+    with v1.name_scope("accuracy") as scope:
+        tf.reduce_mean(tf.cast(tf.equal(tf.argmax(predictions, 1), tf.argmax(labels, 1)), tf.float32), name=scope)
+    v1.global_variables_initializer()
+
+
 def conv_layer(x, scope, shape, initializer, conv=None, plus=False):
     with v1.variable_scope(scope):
         w = v1.get_variable(scope + "_weights", shape, initializer=initializer)
@@ -100,15 +113,7 @@ def conv4_by_hand(layer3_conv=None, pool1=None, pool2=None, flatten=None, plus=F
             w = v1.get_variable("layer5_weights", [6272, 10], initializer=RANDOM_NORMAL)
             b = v1.get_variable("layer5_bias", [10], initializer=v1.zeros_initializer())
             layer5_linear = tf.matmul(flat, w) + b if plus else tf.nn.bias_add(tf.matmul(flat, w), b)
-        logits = tf.identity(layer5_linear, name="logits")
-        with v1.name_scope("cost") as scope:
-            cost = tf.reduce_mean(_softmax_cross_entropy(labels, logits), name=scope)
-        v1.train.GradientDescentOptimizer(learning_rate=0.000001).minimize(cost, name="optimizer")
-        predictions = tf.nn.softmax(logits, name="predictions")
-        with v1.name_scope("accuracy") as scope:
-            tf.reduce_mean(tf.cast(tf.equal(tf.argmax(predictions, 1), tf.argmax(labels, 1)), tf.float32),
-                           name=scope)
-        v1.global_variables_initializer()
+        posts_tail(layer5_linear, labels, learning_rate=0.000001)
     return graph
 
 
@@ -128,15 +133,7 @@ def fc3_by_hand(relu_weights, final_weights, learning_rate=0.001):
                 b = v1.get_variable(scope + "_bias", [units], initializer=v1.zeros_initializer())
                 x = tf.nn.bias_add(tf.matmul(x, w), b, name=scope + "_linear")
                 x = tf.nn.relu(x) if units == 500 else x
-        logits = tf.identity(x, name="logits")
-        with v1.name_scope("cost") as scope:
-            cost = tf.reduce_mean(_softmax_cross_entropy(labels, logits), name=scope)
-        v1.train.GradientDescentOptimizer(learning_rate).minimize(cost, name="optimizer")
-        predictions = tf.nn.softmax(logits, name="predictions")
-        with v1.name_scope("accuracy") as scope:
-            tf.reduce_mean(tf.cast(tf.equal(tf.argmax(predictions, 1), tf.argmax(labels, 1)), tf.float32),
-                           name=scope)
-        v1.global_variables_initializer()
+        posts_tail(x, labels, learning_rate)
     return graph
 
 
