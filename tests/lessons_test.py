@@ -258,6 +258,8 @@ class ExercisesTest(absltest.TestCase):
         self.assertEqual(exercises.strip("a\n  ### BEGIN SOLUTION\n  b\n  ### END SOLUTION\nc"),
                          ("a\n  # YOUR CODE HERE\n  raise NotImplementedError(\"write the lines this cell is "
                           "missing, then run it again\")\nc", 1))
+        # What the learner test puts back: the worked cell as a learner who wrote the solution has it.
+        self.assertEqual(exercises.filled("a\n  ### BEGIN SOLUTION\n  b\n  ### END SOLUTION\nc"), "a\n  b\nc")
 
 
 class ExecuteTest(absltest.TestCase):
