@@ -332,8 +332,8 @@ def _run_cost():
     facts = {"error": error or "", "value": None if value is None else float(value)}
     evidence = ["TensorFlow: {}".format(error) if error else "returned {:g}".format(facts["value"])]
     why = ("cost is softmax_cross_entropy_with_logits(labels, logits): it depends on the labels "
-           "placeholder, and every placeholder a fetch depends on must be fed. TensorFlow refuses before "
-           "running anything.")
+           "placeholder, and every placeholder a fetch depends on must be fed. The step stops with this "
+           "error at the placeholder (nodes that do not need it may have run by then), and returns nothing.")
     return Outcome(facts, evidence, why)
 
 

@@ -480,8 +480,9 @@ def check_prediction(you_predict, graph, fetches, feed_dict=None):
     `session.run(fetches, feed_dict)` to use (the boxes with a node that runs, and the placeholders it
     feeds). Runs that call once with a FULL_TRACE in a session of its own (variables from their own
     initializers; your session is untouched) and says right or wrong from what the trace saw run.
-    An empty set means no prediction yet: the run is shown. Returns the set of boxes used (empty if
-    TensorFlow refused the call); a name that is not one of the boxes is said, and not graded."""
+    An empty set means no prediction yet: the run is shown. Returns the set of boxes used, whose
+    `.nodes` are the graph's nodes the trace saw run (both empty if TensorFlow refused the call: a failed
+    step reports no trace); a name that is not one of the boxes is said, and not graded."""
     names = boxes(graph)
     predicted = set(you_predict or ())
     unknown = sorted(predicted - set(names), key=str)
@@ -491,7 +492,8 @@ def check_prediction(you_predict, graph, fetches, feed_dict=None):
     call = "session.run({})".format(", ".join(_op_name(e) for e in elements))
     used, refused = _traced_boxes(graph, elements, feed_dict)
     if refused:
-        print("{}: TensorFlow refused, nothing ran: {}".format(call, refused))
+        print("{}: TensorFlow refused it: {} (a failed step is not traced: which nodes ran before the "
+              "error is not reported)".format(call, refused))
     else:
         counts = deps.scope_counts(graph, used["nodes"] | used["fed"])
         said = []
@@ -508,12 +510,13 @@ def check_prediction(you_predict, graph, fetches, feed_dict=None):
         for box in names:
             if 0 < counts[box][0] < counts[box][1]:
                 print("  {}: {}".format(box, _not_run_in(graph, box, used["nodes"] | used["fed"])))
-    ran = set() if refused else {deps.scope_of(n) for n in used["nodes"] | used["fed"]}
+    ran = Used() if refused else Used(deps.scope_of(n) for n in used["nodes"] | used["fed"])
+    ran.nodes = set() if refused else set(used["nodes"])
     if unknown:
         print("No box named {} in this graph (its top-level names are {}): fix you_predict and run the cell "
               "again.".format(", ".join(repr(n) for n in unknown), ", ".join(names)))
     elif refused and predicted:
-        print("Not quite: TensorFlow refused the call, so none of it ran.")
+        print("Not quite: TensorFlow refused the call, so it returned nothing.")
     elif not predicted:
         print("You predicted nothing yet: put the names you expect in you_predict, then run the cell again.")
     elif predicted == ran:
@@ -524,6 +527,11 @@ def check_prediction(you_predict, graph, fetches, feed_dict=None):
             " used, and not in your prediction: {}.".format(", ".join(missed)) if missed else "",
             " in your prediction, and did not run: {}.".format(", ".join(wrong)) if wrong else ""))
     return ran
+
+
+class Used(set):
+    """The boxes a traced call used; `.nodes`: the graph's nodes that ran."""
+    nodes = frozenset()
 
 
 def _not_run_in(graph, box, used):

@@ -64,10 +64,11 @@ def machine(read_cpu_name=precisions.cpu_name):
     return "{}, {} cores, load average {:.2f} at the start".format(read_cpu_name(), os.cpu_count(), os.getloadavg()[0])
 
 
-def run_row(net, init, seed, logdir, prefix, precision="float32"):
-    """Runs one row through run.py, echoing its output; returns (test cost, test accuracy, seconds)."""
+def run_row(net, init, seed, logdir, prefix, precision="float32", more_flags=()):
+    """Runs one row through run.py, echoing its output; returns (test cost, test accuracy, seconds).
+    more_flags: further //:run flags (the tests' tiny rows: --steps, --data_dir); a row of the table has none."""
     args = [sys.executable, RUN_PY, "--net=" + net, "--init=" + init, "--seed={}".format(seed),
-            "--logdir=" + logdir, "--precision=" + precision]
+            "--logdir=" + logdir, "--precision=" + precision] + list(more_flags)
     started = time.time()
     child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     figures = {}

@@ -61,6 +61,15 @@ def step_of(checkpoint):
     return int(match.group(1)) if match else None
 
 
+def image_shape(input_shape):
+    """The shape of one image `input` takes, e.g. (784,) or (28, 28, 1), if it holds MNIST's 28x28 pixels; else
+    None (another size, a dimension left open, or no known rank at all)."""
+    if input_shape.rank is None or input_shape.rank < 2:
+        return None
+    shape = tuple(input_shape.as_list()[1:])
+    return shape if None not in shape and int(np.prod(shape)) == 28 * 28 else None
+
+
 class Restored:
     """A checkpoint's graph and weights in a session of their own; logits() runs `logits` on images."""
 
@@ -79,10 +88,11 @@ class Restored:
         except (KeyError, ValueError):
             raise RestoreError("the graph in {}.meta has no {} and {} tensors: it is not a network this "
                                "project's //:run trained".format(checkpoint, INPUT, LOGITS))
-        self.input_shape = tuple(self.input.shape.as_list()[1:])
-        if None in self.input_shape or int(np.prod(self.input_shape)) != 28 * 28:
-            raise RestoreError("{} in {}.meta takes images of shape {}, not MNIST's 28x28".format(
-                INPUT, checkpoint, self.input.shape))
+        self.input_shape = image_shape(self.input.shape)
+        if self.input_shape is None:
+            raise RestoreError("{} in {}.meta takes images of shape {}, not MNIST's 28x28: it is not a network "
+                               "this project's //:run trained; use one of its runs".format(
+                                   INPUT, checkpoint, self.input.shape))
         self.session = sessions.new_session(self.graph)
         try:
             saver.restore(self.session, checkpoint)

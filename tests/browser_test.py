@@ -5,8 +5,10 @@ Playwright's Python package (its own browser download is never used: executable_
 /usr/bin/chromium, which .ci/run installs), and checks the learner's first view (only the lessons in
 the file browser, no prompt about Jupyter's news), runs every cell (Run > Run All Cells), checks that
 no cell shows an error and the widgets drew, then changes the explorer's fetch to `cost` and checks
-that the drawing changed and that running it shows TensorFlow's missing-feed error. Anything wrong
-fails with the path of a screenshot of the page.
+that the drawing changed and that running it shows TensorFlow's missing-feed error. Then it predicts as
+a learner does: it types two predictions of which boxes `session.run(logits)` uses into the lesson's
+prediction cell, runs that cell alone, and checks the verdicts, right and then wrong, which the cell
+reads from its traced run. Anything wrong fails with the path of a screenshot of the page.
 """
 
 import os
@@ -48,6 +50,11 @@ ERRORS_JS = """() => {
   return found;
 }"""
 SVG_JS = "() => { const s = document.querySelector('.ltfn-explorer svg'); return s ? s.outerHTML : null; }"
+# The lesson's prediction cell for `session.run(logits)` on last time's graph, and the learner's two answers.
+PREDICTION_CELL = "test_step = kit.check_prediction("
+PREDICTION = '''test_images = data.test.images[:100]
+you_predict = {}
+test_step = kit.check_prediction(you_predict, last.graph, last.logits, {{last.input: test_images}})'''
 
 
 def _tree(base):
@@ -197,6 +204,26 @@ class BrowserTest(absltest.TestCase):
         explorer.locator("text=TensorFlow refused").wait_for(timeout=120000)
         self.assertIn("You must feed a value for placeholder tensor 'labels'", explorer.inner_text())
         self.assertEqual(page.evaluate(ERRORS_JS), [])
+
+        # Predict, then check: the right boxes, then one too many (labels, which logits does not need).
+        said = self._predict(page, '{"input", "layer1", "logits"}', "Right:")
+        self.assertIn("Right: you predicted exactly the boxes the traced run used.", said)
+        said = self._predict(page, '{"input", "labels", "layer1", "logits"}', "Not quite:")
+        self.assertIn("Not quite: in your prediction, and did not run: labels.", said)
+        self.assertEqual(page.evaluate(ERRORS_JS), [])
+
+    def _predict(self, page, answer, verdict):
+        """Types `answer` as you_predict into the prediction cell, runs that cell alone (Shift+Enter) and
+        returns its output once it shows `verdict`."""
+        cell = page.locator(".jp-Notebook .jp-CodeCell", has_text=PREDICTION_CELL).first
+        cell.scroll_into_view_if_needed()
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(PREDICTION.format(answer))  # as pasted: no brackets closed for us
+        page.keyboard.press("Shift+Enter")
+        output = cell.locator(".jp-OutputArea-output", has_text=verdict)
+        output.wait_for(timeout=120000)
+        return output.inner_text()
 
     def _wait_until_every_cell_ran(self, page):
         deadline = time.time() + RUN_ALL

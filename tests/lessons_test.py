@@ -162,7 +162,8 @@ def _ltfn_graphs():
     return {id(g): (g, set(g._names_in_use)) for g in _ltfn_gc.get_objects() if isinstance(g, tf.Graph)}
 
 def _ltfn_added(before):
-    return ", ".join(sorted(n for g, names in before.values() for n in set(g._names_in_use) - names))
+    added = {n for g, names in before.values() for n in set(g._names_in_use) - names}
+    return ", ".join(sorted({n.split("/")[0] for n in added}))  # `cost`, not each op inside it
 """
 
 
@@ -263,6 +264,8 @@ class ExercisesTest(absltest.TestCase):
         self.assertEqual(exercises.strip("a\n  ### BEGIN SOLUTION\n  b\n  ### END SOLUTION\nc"),
                          ("a\n  # YOUR CODE HERE\n  raise NotImplementedError(\"write the lines this cell is "
                           "missing, then run it again\")\nc", 1))
+        # What the learner test puts back: the worked cell as a learner who wrote the solution has it.
+        self.assertEqual(exercises.filled("a\n  ### BEGIN SOLUTION\n  b\n  ### END SOLUTION\nc"), "a\n  b\nc")
 
 
 class ExecuteTest(absltest.TestCase):
@@ -325,7 +328,8 @@ class ExecuteTest(absltest.TestCase):
                         self.fail("{}: {}: {}".format(where, e.ename, e.evalue))
                 added = self._in_kernel(client, "print(_ltfn_added(_ltfn_before))").strip()
                 self.assertEqual(added, "", "{}: before its blank stopped it, the cell had already added to a graph "
-                                 "({}); filled and run again it adds that twice (a second scope is `cost_1`). In "
+                                 "({}); filled and run again it adds that twice (a scope entered again is `cost_1`, a "
+                                 "variable made again is refused). In "
                                  "the worked notebook, begin the SOLUTION before any line that adds to the graph, "
                                  "or split the cell.".format(where, added))
                 cell.source = exercises.filled(solutions[cell.id])

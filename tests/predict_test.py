@@ -453,6 +453,34 @@ class PredictTest(tf.test.TestCase):
                 (["--checkpoint_dir=" + damaged], ".*meta is not a readable meta graph")):
             self._refused(args + ["--data_dir=data", "--test_index=0"], message)
 
+    def _saved_graph(self, input_shape):
+        """The checkpoint folder of a network that has `input` and `logits` but takes images of input_shape."""
+        folder = self.create_tempdir().full_path
+        graph = tf.Graph()
+        with graph.as_default():
+            images = tf.compat.v1.placeholder(tf.float32, input_shape, name="input")
+            weights = tf.compat.v1.get_variable("weights", [28 * 28, 10])
+            tf.identity(tf.matmul(tf.reshape(images, [-1, 28 * 28]), weights), name="logits")
+            saver = tf.compat.v1.train.Saver()
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                saver.save(session, os.path.join(folder, checkpoints.PREFIX), global_step=1)
+        return folder
+
+    def test_a_graph_whose_input_is_not_28x28_is_one_line(self):
+        # LTFN 8's VGG takes MNIST padded to 32x32; a colour input; a batch of unknown rank; an image of open size.
+        for shape, shown in (([None, 32, 32, 1], "(None, 32, 32, 1)"), ([None, 28, 28, 3], "(None, 28, 28, 3)"),
+                             (None, "<unknown>"), ([None, None, None, 1], "(None, None, None, 1)")):
+            folder = self._saved_graph(shape)
+            self._refused(["--checkpoint_dir=" + folder, "--data_dir=data", "--test_index=0"], re.escape(
+                "input:0 in {}.meta takes images of shape {}, not MNIST's 28x28: it is not a network this project's "
+                "//:run trained; use one of its runs\n".format(os.path.join(folder, "model.ckpt-1"), shown)) + "$")
+        # 28x28 in another layout (a ConvNet's) is restored and fed as its graph asks.
+        code, stdout, stderr = self._main(["--checkpoint_dir=" + self._saved_graph([None, 28, 28, 1]),
+                                           "--data_dir=data", "--test_index=0"])
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(list(_parse(stdout)), ["test[0]"])
+
     def test_bad_arguments_are_one_line(self):
         for args, message in (
                 (["--test_index=0"], "give exactly one of --run"),

@@ -1,15 +1,26 @@
-"""//:reproduce's table: the post's figure beside ours, the band check, the README block it rewrites."""
+"""//:reproduce's table: the post's figure beside ours, the band check, the README block it rewrites; and
+run_row, whose figures go into that table, run for real on a tiny row."""
 
+import contextlib
+import io
 import json
 import os
+import tempfile
+import time
 from unittest import mock
+
+import numpy as np
+import tensorflow as tf
 
 from absl import flags
 from absl.testing import absltest
 from absl.testing import flagsaver
 
+from data import loader
 from graphs import posts
 from programs import reproduce
+from session import restore
+from tests import testing
 
 
 class TableTest(absltest.TestCase):
@@ -88,6 +99,64 @@ class TableTest(absltest.TestCase):
             del os.environ["BUILD_WORKSPACE_DIRECTORY"]
         with open(os.path.join(folder, "README.md")) as f:
             self.assertEqual(f.read(), "intro\n{}\n| new |\n{}\nafter\n".format(reproduce.BEGIN, reproduce.END))
+
+
+class RunRowTest(absltest.TestCase):
+    """run_row as //:reproduce calls it, on a tiny row: the linear net, 5 steps, 100 training images."""
+
+    PREFIX = "[1/1 linear/random_normal]"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tf.compat.v1.disable_eager_execution()  # restoring a meta graph is TF1, as //:predict does it
+        cls.data_dir = testing.small_mnist(tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")))
+
+    def _run_row(self, logdir, *more_flags):
+        """run_row's result (or the exception it raised) and what it echoed."""
+        echoed = io.StringIO()
+        with contextlib.redirect_stdout(echoed):
+            try:
+                got = reproduce.run_row("linear", "random_normal", 3, logdir, self.PREFIX,
+                                        more_flags=["--data_dir=" + self.data_dir] + list(more_flags))
+            except RuntimeError as e:
+                got = e
+        return got, echoed.getvalue().splitlines()
+
+    def test_a_tiny_row_returns_the_test_figures_its_run_printed_and_its_checkpoint_gives(self):
+        logdir = self.create_tempdir().full_path
+        begin = time.time()
+        (cost, accuracy, seconds), echoed = self._run_row(logdir, "--steps=5", "--print_every=5")
+        took = time.time() - begin
+        # The run's own lines, echoed under the row's prefix without absl's log prefix.
+        printed = {line.split(": ")[0]: float(line.split(": ")[1].rstrip(" %")) for line in echoed
+                   if line.startswith(self.PREFIX + " Test ")}
+        self.assertEqual(printed, {self.PREFIX + " Test Cost": cost, self.PREFIX + " Test accuracy": accuracy})
+        self.assertTrue(echoed[0].startswith(self.PREFIX + " Training linear (random_normal) for 5 steps"), echoed)
+        # The same figures another way: the checkpoint the row saved, restored from its meta graph, scored in numpy.
+        checkpoint = restore.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+        self.assertEqual(restore.step_of(checkpoint), 5)
+        test = loader.load_test(self.data_dir)
+        restored = restore.Restored(checkpoint)
+        try:
+            logits = restored.logits_of(test.images).astype(np.float64)
+        finally:
+            restored.close()
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        expected_cost = float(-(test.labels * log_softmax).sum(axis=1).mean())
+        expected_accuracy = 100.0 * float((logits.argmax(axis=1) == test.labels.argmax(axis=1)).mean())
+        self.assertAlmostEqual(cost, expected_cost, delta=1e-5 * abs(expected_cost))  # printed to 6 digits
+        self.assertAlmostEqual(accuracy, expected_accuracy, delta=0.005)  # printed to 2 decimals
+        self.assertGreater(seconds, 0)
+        self.assertLessEqual(seconds, took)
+
+    def test_a_row_whose_run_fails_raises_and_shows_the_runs_error_line(self):
+        got, echoed = self._run_row(self.create_tempdir().full_path, "--data_dir=" + self.data_dir + "/nowhere")
+        self.assertIsInstance(got, RuntimeError)
+        self.assertRegex(str(got), r"run\.py --net=linear .*--data_dir=\S*/nowhere failed \(exit 1\)$")
+        self.assertEqual(echoed, ["{} error: --data_dir {}/nowhere is not a folder; point it at a folder holding "
+                                  "MNIST's four IDX files".format(self.PREFIX, self.data_dir)])
 
 
 if __name__ == "__main__":

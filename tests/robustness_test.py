@@ -295,6 +295,86 @@ class InterruptTest(tf.test.TestCase):
             self.assertIn('model_checkpoint_path: "model.ckpt-2"', f.read())
 
 
+# Runs run.py as __main__ with pictures.results.write wrapped: a SIGINT lands in the writing phase, after the activations
+# are written ("before_pictures": before the pictures are) or after the pictures too ("after_pictures"), at the same
+# point of every run. Only this wrapper does it: the program has no flag or variable for it.
+_SIGINT_WHILE_WRITING = """
+import runpy, signal, sys
+when, script = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+from pictures import results
+real_write = results.write
+def write(*args, **kwargs):
+    if when == "before_pictures":
+        signal.raise_signal(signal.SIGINT)
+    written = real_write(*args, **kwargs)
+    signal.raise_signal(signal.SIGINT)
+    return written
+results.write = write
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def _events(logdir):
+    """{tag: [simple values]} of every scalar in logdir's events files."""
+    found = {}
+    for name in sorted(os.listdir(logdir)):
+        if name.startswith("events.out.tfevents."):
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
+                for value in event.summary.value:
+                    if value.HasField("simple_value"):
+                        found.setdefault(value.tag, []).append(value.simple_value)
+    return found
+
+
+class WritingTest(tf.test.TestCase):
+    """Ctrl-C while the end-of-run files are written: what was written stays whole, and the command said goes on."""
+
+    def test_sigint_while_the_end_of_run_files_are_written_keeps_what_was_written(self):
+        from pictures import histograms
+        from pictures import results
+        data = testing.small_mnist(self.create_tempdir().full_path)
+        args = ["--net=linear", "--steps=3", "--print_every=3", "--data_dir=" + data]
+        for when, pictures in (("before_pictures", False), ("after_pictures", True)):
+            logdir = self.create_tempdir().full_path
+            argv, env = testing.python_command("run.py", args + ["--logdir=" + logdir])
+            result = subprocess.run([argv[0], "-c", _SIGINT_WHILE_WRITING, when] + argv[1:], capture_output=True,
+                                    text=True, env=env, timeout=300)
+            self.assertEqual(result.returncode, 130, result.stderr)
+            folder = os.path.join(logdir, "checkpoints")
+            self.assertEqual(_one_error_line(self, result.stderr),
+                             "SIGINT: stopped while writing the end-of-run files; training (saved: step 3 in {}) and "
+                             "the test (figures above) are done; to write them again: bazel run //:run -- {} "
+                             "--logdir={}".format(folder, " ".join(args), logdir))
+            figures = _figures(result.stdout)
+            self.assertLen(figures, 2, result.stdout)
+            self.assertNotIn("TensorBoard logs:", result.stdout)  # the lines after the pictures were not reached
+            # Nothing written is lost: the checkpoint, the test's scalars in the events file (flushed on the way
+            # out), the activations; and the pictures whole if they were written, else none of them.
+            with open(os.path.join(folder, "checkpoint")) as f:
+                self.assertIn('model_checkpoint_path: "model.ckpt-3"', f.read())
+            self.assertTrue(os.path.exists(os.path.join(folder, "model.ckpt-3.index")))
+            scalars = _events(logdir)
+            self.assertAllClose(scalars["test/cost"], [float(figures[0].split(": ")[1])], rtol=1e-5)
+            self.assertLen(scalars["train/cost"], 1)
+            self.assertEqual(sorted(histograms.load(logdir).histograms), ["logits", "predictions"])  # the linear net's
+            written = sorted(n for n in os.listdir(logdir) if not os.path.isdir(os.path.join(logdir, n)))
+            self.assertEqual([n for n in written if ".tmp" in n], [], written)
+            expected_pngs = sorted(results.png_name(k) for k in ("mistakes", "confusion", "weights"))
+            self.assertEqual(sorted(n for n in written if n.endswith(".png") and n != histograms.ACTIVATIONS_PNG),
+                             expected_pngs if pictures else [], (when, written))
+            self.assertEqual(results.PICTURES_FILE in written, pictures, (when, written))
+            if pictures:
+                self.assertEqual(results.load(logdir).meta["step"], 3)
+
+        # The command the line gives writes them: the run resumes at its last step, tests, and writes everything.
+        rerun = _run(args + ["--logdir=" + logdir])
+        self.assertEqual(rerun.returncode, 0, rerun.stderr)
+        self.assertIn("Resuming at step 3 from {}: training is done, testing".format(folder), rerun.stdout)
+        self.assertEqual(_figures(rerun.stdout), figures)
+        self.assertIn("TensorBoard logs: " + logdir, rerun.stdout)
+
+
 class SignalsTest(tf.test.TestCase):
     """interrupts.Signals in this process: where Python code would lose an Interrupted, or print a traceback."""
 
