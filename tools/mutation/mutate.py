@@ -8,6 +8,7 @@ fresh from the mutated copy (the server never imports them).
   python3 tools/mutation/mutate.py config NAME SOCKET   the cosmic-ray config of session NAME (SESSIONS below)
   PYTHON tools/mutation/mutate.py serve SOCKET           the warm server (PYTHON: the project's environment)
   python3 tools/mutation/mutate.py test SOCKET T.py [ARGS] [--and T2.py ...]   one test command, for cosmic-ray
+  python3 tools/mutation/mutate.py sample DB N [SEED]   keep a seeded random N of each module's pending mutants
 
 Standard library only; cosmic-ray itself is installed in a scratch environment, not in requirements.txt.
 """
@@ -62,6 +63,33 @@ def config(name, sock):
         "exclude-operators = {}".format(json.dumps(EXCLUDED_OPERATORS)),
         "",
     ])
+
+
+def sample(db, count, seed=21):
+    """Keeps a seeded random `count` of each module's mutants not yet run in cosmic-ray's database, drops the rest.
+
+    On a shared 2-core machine a whole module's mutants can take hours; a sample's score is an estimate, and
+    docs/testing.md says which modules were sampled and with what seed."""
+    import random
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        # The mutants cr-filter-operators skipped go too, so cr-report's figures count only mutants run.
+        skipped = conn.execute("SELECT job_id FROM work_results WHERE worker_outcome = 'SKIPPED'").fetchall()
+        for table in ("work_results", "mutation_specs", "work_items"):
+            conn.executemany("DELETE FROM {} WHERE job_id = ?".format(table), skipped)
+        rows = conn.execute("SELECT s.job_id, s.module_path FROM mutation_specs s LEFT JOIN work_results r "
+                            "ON s.job_id = r.job_id WHERE r.job_id IS NULL ORDER BY s.module_path, s.job_id")
+        by_module = {}
+        for job_id, module in rows.fetchall():
+            by_module.setdefault(module, []).append(job_id)
+        rng = random.Random(seed)
+        for module, jobs in sorted(by_module.items()):
+            keep = set(rng.sample(jobs, min(count, len(jobs))))
+            dropped = [(job,) for job in jobs if job not in keep]
+            conn.executemany("DELETE FROM mutation_specs WHERE job_id = ?", dropped)
+            conn.executemany("DELETE FROM work_items WHERE job_id = ?", dropped)
+            print("{}: {} of {} mutants kept".format(module, len(keep), len(jobs)))
 
 
 def serve(path):
@@ -128,9 +156,11 @@ def test(path, args):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("config", "serve", "test"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("config", "serve", "test", "sample"):
         sys.exit(__doc__)
-    if sys.argv[1] == "config":
+    if sys.argv[1] == "sample":
+        sample(sys.argv[2], int(sys.argv[3]), *[int(a) for a in sys.argv[4:5]])
+    elif sys.argv[1] == "config":
         print(config(sys.argv[2], sys.argv[3]), end="")
     elif sys.argv[1] == "serve":
         serve(sys.argv[2])
