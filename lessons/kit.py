@@ -174,6 +174,25 @@ def show(*tensors):
             print("{:<26} {:<10} {:<16} {}".format(t.name, kind, deps.format_shape(t.shape), t.dtype.name))
 
 
+class RanBefore(RuntimeError):
+    """A graph-building cell run a second time: one line, no traceback (IPython prints _render_traceback_)."""
+
+    def _render_traceback_(self):
+        return ["RanBefore: " + str(self)]
+
+
+def build_once(graph, *names):
+    """The first line of a cell that adds `names` (top-level names: `cost`, `layer1`) to `graph`. Run again,
+    the cell would add them twice (`cost_1`, `layer1_1/...`, or get_variable's `already exists`), and the
+    later cells, which find nodes by name, would use the first ones: so a second run stops here, before it
+    adds anything, and says what to do."""
+    taken = [name for name in names if graph.unique_name(name, mark_as_used=False) != name]
+    if taken:
+        raise RanBefore("this cell has run before: your graph already has {} (nothing was added now). To build it "
+                        "again, changed or not, run the cells again from `graph = tf.Graph()`.".format(
+                            ", ".join("`{}`".format(n) for n in taken)))
+
+
 def check(graph, net, init=None, learning_rate=None):
     """The check cell: is `graph` the one graphs/model.build_graph makes? Said in words (labs/sameness.py),
     on the first 100 test images (20 in the quick setting)."""
@@ -342,6 +361,16 @@ def report_test(run, figure_key=None):
         print("({} reported Test Cost {:.6g}, Test accuracy {:.2f} % after its full run)".format(
             figure.post, figure.test_cost, figure.test_accuracy))
     return cost, accuracy
+
+
+def recorded(net, init):
+    """What `bazel run //:reproduce` recorded for //:run's full run of (net, init), float32, seed 0
+    (results/reproduce.json, the README's table): a dict with test_cost, test_accuracy and the command."""
+    import json
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results", "reproduce.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["{}/{}".format(net, init)]
 
 
 def run_pictures(run, dataset=None):

@@ -30,8 +30,9 @@ INTRO = """**Exercise form.** This is the lesson with a few lines left for you t
 bottom: a cell that says `# YOUR CODE HERE` stops with `NotImplementedError` before it adds anything to the graph.
 Replace those two lines with yours (the comment above them and the text before the cell say what to make), run
 that cell again, and go on. The check cell compares your graph with the project's (`graphs/model.build_graph`)
-and says what is still missing or different. To change a cell that already ran without an error, run the cells
-again from `graph = tf.Graph()`: a cell run twice adds its nodes twice. The worked lesson is `lessons/{name}`."""
+and says what is still missing or different. A cell that adds to `graph` begins with `kit.build_once(graph, ...)`:
+run a second time, it stops there before adding its nodes twice, and says so; to change such a cell after it ran,
+run the cells again from `graph = tf.Graph()`. The worked lesson is `lessons/{name}`."""
 PATTERN = "ltfn*.ipynb"  # the worked lessons in lessons/, and their forms in lessons/exercises/
 
 

@@ -91,13 +91,14 @@ def hand_built_reports(path, nb=None):
     import tensorflow as tf
 
     from labs import sameness
+    from lessons import kit as kit_module
 
     tf.compat.v1.disable_eager_execution()
     rng = np.random.default_rng(0)
     batch = (rng.random((20, 784), np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 20)])
     reports = []
     kit = types.SimpleNamespace(
-        show=lambda *tensors: None, setting=lambda full, quick: quick, QUICK=True,
+        show=lambda *tensors: None, setting=lambda full, quick: quick, QUICK=True, build_once=kit_module.build_once,
         check=lambda graph, net, init=None, learning_rate=None: reports.append(
             sameness.compare(graph, net, init, learning_rate, batch=batch)))
     namespace = {"kit": kit, "tf": tf}  # (the notebooks import it in a cell of their own)
@@ -165,6 +166,24 @@ def _ltfn_added(before):
     added = {n for g, names in before.values() for n in set(g._names_in_use) - names}
     return ", ".join(sorted({n.split("/")[0] for n in added}))  # `cost`, not each op inside it
 """
+
+
+def _with_a_mistake(worked_source):
+    """A learner's wrong first try at a blank: the solution's lines, then an error where its last line is
+    (inside its scope or loop): the cell stops half-way, after adding what the solution adds."""
+    lines, out, inside, last = worked_source.splitlines(), [], False, ""
+    for line in lines:
+        if line.strip() == exercises.END:
+            indent = last[:len(last) - len(last.lstrip())]
+            out.append(indent + 'raise ValueError("a mistake, made on purpose")')
+            inside = False
+        elif line.strip() == exercises.BEGIN:
+            inside = True
+        else:
+            out.append(line)
+            if inside and line.strip():
+                last = line
+    return "\n".join(out)
 
 
 def ltfn1_of(paths):
@@ -295,11 +314,16 @@ class ExecuteTest(absltest.TestCase):
 
     def play_the_learner(self, path):
         """Runs the exercise form of the worked notebook at `path` as a learner does, in a kernel (quick
-        setting): top to bottom; a cell that stops with NotImplementedError gets its solution back (that
-        cell only: the worked cell without its markers) and is run again; then on. Fails when a blank's
-        first run had already added to a graph (its second run would add it twice: `cost_1`), when a
-        filled cell fails, when a cell fails for another reason, or when a blank is never met.
-        Returns the form as executed."""
+        setting): top to bottom. A cell that stops with NotImplementedError is first checked against the
+        lesson's next check cell, run out of order (it must say what is missing, never that the graph is
+        graphs/'s); then filled with a mistake that stops it half-way (the solution, then an error), then with
+        the solution (the worked cell without its markers) and run again; then on. Every graph cell, and every
+        filled blank, is run a second time at once (Shift+Enter twice). A second run may add nothing to a graph
+        that existed before it: it works, or it stops with kit's RanBefore (the cell says to run the cells again
+        from `graph = tf.Graph()`, and the learner does). Fails when a blank's first run had already added to a
+        graph, when a second run adds to one (`cost_1`; the later cells, finding nodes by name, would use the
+        first), when a cell fails for another reason, or when a blank is never met. Returns the form as
+        executed."""
         import nbclient
         import nbformat
 
@@ -311,32 +335,80 @@ class ExecuteTest(absltest.TestCase):
         client = nbclient.NotebookClient(form, timeout=600, kernel_name=lessons.KERNEL,
                                          resources={"metadata": {"path": folder}})
         blanks = [i for i, c in enumerate(form.cells) if "exercise" in c.metadata.get("tags", [])]
+        checks = [i for i, c in enumerate(form.cells) if "check" in c.metadata.get("tags", [])]
         met = []
+
+        def where(index):
+            return "{}'s exercise form, cell {} ({!r})".format(name, index + 1, lessons._first_line(form.cells[index]))
+
+        def run(index):
+            """The cell's error name, or None if it ran; the names it added to graphs that existed before it."""
+            self._in_kernel(client, "_ltfn_before = _ltfn_graphs()")
+            try:
+                client.execute_cell(form.cells[index], index)
+                error = None
+            except nbclient.exceptions.CellExecutionError as e:
+                error = e
+            return error, self._in_kernel(client, "print(_ltfn_added(_ltfn_before))").strip()
+
+        def run_again(index, what):
+            """A second run of a cell that ran: it adds nothing; stopped by RanBefore, the cells from
+            `graph = tf.Graph()` to this one run again, as the message says."""
+            error, added = run(index)
+            self.assertEqual(added, "", "{}, {}: it added {} to a graph again (a second `cost` is `cost_1`, and the "
+                             "later cells would use the first one). Start the cell with kit.build_once(graph, ...) "
+                             "naming what it builds.".format(where(index), what, added))
+            if error is None:
+                return
+            if error.ename != "RanBefore":
+                self.fail("{}, {}: {}: {}".format(where(index), what, error.ename, error.evalue))
+            self.assertIn("run the cells again from `graph = tf.Graph()`", error.evalue)
+            restart = max(i for i in range(index + 1) if form.cells[i].cell_type == "code"
+                          and re.search(r"^\s*graph = tf\.Graph\(\)", form.cells[i].source, re.M))
+            for i in range(restart, index + 1):
+                if form.cells[i].cell_type == "code":
+                    error, _ = run(i)
+                    if error is not None:
+                        self.fail("{}: run again from `graph = tf.Graph()` after RanBefore, it failed: {}: {}".format(
+                            where(i), error.ename, error.evalue))
+
         with client.setup_kernel(env=lessons.kernel_env(ROOT, quick=True)):
             self._in_kernel(client, _GRAPHS_PROBE)
             for index, cell in enumerate(form.cells):
                 if cell.cell_type != "code":
                     continue
-                where = "{}'s exercise form, cell {} ({!r})".format(name, index + 1, lessons._first_line(cell))
-                if index in blanks:
-                    self._in_kernel(client, "_ltfn_before = _ltfn_graphs()")
-                try:
-                    client.execute_cell(cell, index)
+                error, added = run(index)
+                if error is None:
+                    if "graph" in cell.metadata.get("tags", []):
+                        run_again(index, "run twice")
                     continue
-                except nbclient.exceptions.CellExecutionError as e:
-                    if e.ename != "NotImplementedError" or index not in blanks:
-                        self.fail("{}: {}: {}".format(where, e.ename, e.evalue))
-                added = self._in_kernel(client, "print(_ltfn_added(_ltfn_before))").strip()
+                if error.ename != "NotImplementedError" or index not in blanks:
+                    self.fail("{}: {}: {}".format(where(index), error.ename, error.evalue))
                 self.assertEqual(added, "", "{}: before its blank stopped it, the cell had already added to a graph "
                                  "({}); filled and run again it adds that twice (a scope entered again is `cost_1`, a "
                                  "variable made again is refused). In "
                                  "the worked notebook, begin the SOLUTION before any line that adds to the graph, "
-                                 "or split the cell.".format(where, added))
-                cell.source = exercises.filled(solutions[cell.id])
-                try:
-                    client.execute_cell(cell, index)
-                except nbclient.exceptions.CellExecutionError as e:
-                    self.fail("{}: filled and run again, it failed: {}: {}".format(where, e.ename, e.evalue))
+                                 "or split the cell.".format(where(index), added))
+                later = [i for i in checks if i > index]
+                if later:  # the check run before the blank is written: it says what is missing
+                    error, _ = run(later[0])
+                    said = "".join(o.get("text", "") for o in form.cells[later[0]].outputs)
+                    if error is None:
+                        self.assertFalse(said.startswith("Your graph is the one"), "{}, run before {} was written, "
+                                         "praised the graph: {}".format(where(later[0]), where(index), said))
+                    elif error.ename not in ("NotWrittenYet", "NameError"):
+                        self.fail("{}, run before {} was written: {}: {}".format(
+                            where(later[0]), where(index), error.ename, error.evalue))
+                solution = exercises.filled(solutions[cell.id])
+                cell.source = _with_a_mistake(solutions[cell.id])
+                error, _ = run(index)
+                if error is not None and error.ename not in ("ValueError", "NotImplementedError"):
+                    self.fail("{}: filled with a mistake, it failed otherwise: {}: {}".format(
+                        where(index), error.ename, error.evalue))
+                cell.source = solution
+                # (A mistake after a `return` never runs: then this is the corrected cell's second run.)
+                run_again(index, "filled with a mistake, then corrected and run again")
+                run_again(index, "filled, and run twice")
                 met.append(index)
         self.assertEqual(met, blanks, "{}: cells {} have blanks a learner running top to bottom never meets".format(
             name, [i + 1 for i in blanks if i not in met]))
@@ -375,6 +447,41 @@ class ExecuteTest(absltest.TestCase):
         said = "".join(o.get("text", "") for o in nb.cells[check].outputs)
         self.assertTrue(said.startswith("Your graph differs from graphs/model.build_graph('linear'"), said)
         self.assertIn("yours has none of that name", said)
+
+    def test_ltfn6_a_blank_corrected_after_the_cells_below_ran(self):
+        # The learner writes LTFN 5's weights wrong (x 0.01), runs on past the check (which says so) through
+        # the training and the look inside, then goes back, corrects the cell and runs it and the cells below
+        # again: they must work on the corrected network (the session of the old one kept its x 0.01 weights,
+        # and the look's N(0, 1) checks failed on them).
+        import nbclient
+        import nbformat
+        path = lessons.find_notebook(ROOT, "ltfn6")
+        worked = nbformat.read(path, as_version=4)
+        form = exercises.exercise_form(worked, os.path.basename(path))
+        index = {c.get("id"): i for i, c in enumerate(form.cells)}
+        weights, check, train, look = (index[i] for i in ("cc5c51eb", "1bdc5c1c", "ltfn6-10", "ltfn6-11"))
+        solution = exercises.filled(worked.cells[weights - 1].source)  # (the form has one cell more: its intro)
+        self.assertIn("tf.random.normal(shape)", solution)
+        folder = self.create_tempdir().full_path
+        client = nbclient.NotebookClient(form, timeout=600, kernel_name=lessons.KERNEL, allow_errors=True,
+                                         resources={"metadata": {"path": folder}})
+
+        def said(i):
+            client.execute_cell(form.cells[i], i)
+            return "".join(o.get("text", "") or o.get("evalue", "") for o in form.cells[i].outputs)
+
+        with client.setup_kernel(env=lessons.kernel_env(ROOT, quick=True)):
+            form.cells[weights].source = solution.replace("tf.random.normal(shape)", "tf.random.normal(shape) * 0.01")
+            for i in range(look + 1):
+                if form.cells[i].cell_type == "code":
+                    client.execute_cell(form.cells[i], i)
+            self.assertTrue(said(check).startswith("Your graph differs"))
+            form.cells[weights].source = solution
+            for i in (weights, check, train, look):
+                text = said(i)
+                errors = ["{}: {}".format(o.ename, o.evalue) for o in form.cells[i].outputs if o.output_type == "error"]
+                self.assertEqual(errors, [], "cell {} after the correction: {}".format(i + 1, text[-500:]))
+            self.assertTrue(said(check).startswith("Your graph is the one"))
 
     def test_ltfn1(self):
         nb = self._execute("ltfn1")
