@@ -53,9 +53,11 @@ class Value:
     """One value on a path: kind "op" (then `op`, `type`, `settings`, `inputs`), or an end of the walk:
     "node" (a post's named node), "variable", "placeholder", "constant", "loop"."""
 
-    def __init__(self, kind, what, op=None, inputs=(), settings=(), plus=()):
+    def __init__(self, kind, what, op=None, inputs=(), settings=(), plus=(), swapped=()):
         self.kind, self.what, self.op, self.inputs, self.settings = kind, what, op, list(inputs), tuple(settings)
         self.plus = tuple(plus) + tuple(p for v in self.inputs for p in v.plus)  # biases added with `+`
+        # (relu, pool) of a ReLU written after its max pool
+        self.swapped = tuple(swapped) + tuple(p for v in self.inputs for p in v.swapped)
         text = repr((kind, what, self.settings, [v.key for v in self.inputs]))
         self.key = hashlib.sha1(text.encode()).hexdigest()
 
@@ -156,6 +158,9 @@ def _op_value(tensor, op, inputs):
     softmax = _softmax_on_another_axis(op, inputs)
     if softmax:
         return softmax
+    pooled = _relu_after_max_pool(op, inputs)
+    if pooled:
+        return pooled
     bias = _bias_added_with_plus(op, inputs)
     if bias:
         return Value("op", "BiasAdd", op, bias, (("data_format", "NHWC"),), plus=[op])
@@ -184,6 +189,16 @@ def _softmax_on_another_axis(op, inputs):
     return Value("op", inner.type, op, inner.inputs[0].inputs[:1], (("axis", moved[0]),))
 
 
+def _relu_after_max_pool(op, inputs):
+    """relu(max_pool(x)) as max_pool(relu(x)): a ReLU keeps the order of numbers, so the two are the same
+    numbers and the same gradients (the largest of a window is positive in both or zeroed in both)."""
+    pool = inputs[0] if inputs else None
+    if op.type != "Relu" or pool.kind != "op" or pool.type != "MaxPool" or len(pool.inputs) != 1:
+        return None
+    relu = Value("op", "Relu", op, pool.inputs, _settings(op))
+    return Value("op", "MaxPool", pool.op, [relu], pool.settings, swapped=[(op, pool.op)])
+
+
 def _bias_added_with_plus(op, inputs):
     """[x, bias] when op is `x + bias` (or tf.add) with bias a 1-D variable as long as x's last axis:
     tf.nn.bias_add(x, bias) computes the same sums."""
@@ -203,8 +218,8 @@ def _settings(op):
         if name in _IGNORED_ATTRS or name.startswith("_"):
             continue
         value = _plain(op.get_attr(name))
-        if isinstance(value, tf.DType) and value.is_integer:
-            continue  # an index type (argmax's int64 or int32) changes no value
+        if isinstance(value, tf.DType) and value.is_integer and name != "DstT":
+            continue  # an index type (argmax's int64 or int32) changes no value; a cast to int32 does
         found.append((name, value))
     return tuple(found)
 
@@ -235,11 +250,12 @@ def _axes(value, rank):
 
 # Where two Values part, in words.
 
-def differences(mine, theirs, where, renamed=()):
+def differences(mine, theirs, where, renamed=(), quiet=()):
     """The sentences that say where `mine` and `theirs` (Values of one path) differ; [] when they do not.
-    renamed: variable names whose difference is said already (one graph has them, the other not)."""
+    renamed: variable names whose difference is said already (one graph has them, the other not); quiet:
+    placeholders whose dtype or shape is said already (the tf.cast or tf.reshape written after one follows)."""
     said = []
-    _walk(mine, theirs, where, said, None, None, frozenset(renamed))
+    _walk(mine, theirs, where, said, None, None, frozenset(renamed) | {("quiet", n) for n in quiet})
     return said
 
 
@@ -261,23 +277,67 @@ def _walk(mine, theirs, where, said, parent, index, renamed):
             else:
                 _walk(a, b, where, said, mine, i, renamed)
         return
+    if _reordered(mine, theirs):
+        said.append(_reordered_sentence(mine, theirs, where))
+        return _walk(mine.inputs[0].inputs[0], theirs.inputs[0].inputs[0], where, said, None, None, renamed)
     extra = _inner(mine, theirs)
     if extra is not None:
-        said.append(_extra_sentence(mine, extra, where))
+        if not (theirs.kind == "node" and ("quiet", theirs.what) in renamed and mine.type in ("Cast", "Reshape")):
+            said.append(_extra_sentence(mine, extra, where))
         return _walk(extra, theirs, where, said, parent, index, renamed)
     missing = _inner(theirs, mine)
     if missing is not None:
         said.append("{}, yours has no {} after {}: graphs/ has {} there".format(
             where, _api(theirs.type), describe(mine), describe(theirs)))
         return _walk(mine, missing, where, said, parent, index, renamed)
-    if parent is not None and mine.kind == "op" and theirs.kind != "op" and _holds(mine, theirs.key):
+    if parent is not None and mine.kind == "op" and _holds(mine, theirs.key):
         said.append("{}, yours has {} between {} and {}, which graphs/ does not have: take it out".format(
             where, describe(mine), describe(theirs), describe(parent)))
     elif parent is not None and not mine.kind == theirs.kind == "op":
         said.append("{}, {} takes {} as its `{}` where graphs/'s takes {}".format(
             where, describe(parent), describe(mine), _argument(parent, index), describe(theirs)))
     else:
-        said.append("{}, yours has {} where graphs/ has {}".format(where, describe(mine), describe(theirs)))
+        said.append("{}, yours has {} where graphs/ has {}{}".format(where, describe(mine), describe(theirs),
+                                                                       _hint(mine, theirs)))
+
+
+def _reordered(mine, theirs):
+    """Two ops one after the other in the other order: mine is A(B(x)) where theirs is B(A(x))."""
+    if not (mine.kind == theirs.kind == "op" and mine.inputs and theirs.inputs and mine.type != theirs.type):
+        return False
+    a, b = mine.inputs[0], theirs.inputs[0]
+    return a.kind == b.kind == "op" and a.type == theirs.type and b.type == mine.type and a.inputs and b.inputs and \
+        a.inputs[0].key == b.inputs[0].key
+
+
+def _reordered_sentence(mine, theirs, where):
+    return "{}, yours has {} after {} where graphs/ has {} after {}: swap them".format(
+        where, describe(mine), describe(mine.inputs[0]), _api(theirs.type), _api(mine.type))
+
+
+def _hint(mine, theirs):
+    """Why two common replacements are not the same numbers."""
+    if theirs.type == "SoftmaxCrossEntropyWithLogits" and _has_type(mine, "Log"):
+        return (": a cross-entropy written by hand from tf.nn.softmax is not graphs/'s op (the log of a softmax "
+                "that rounds to 0 is -inf, as with LTFN 5's costs in the thousands, and a tf.clip_by_value changes "
+                "the cost of each image it clips and stops its gradient); write "
+                "tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)")
+    if theirs.type == "Relu" and mine.type == "Maximum":
+        return (": tf.maximum(x, 0.0) gives the same values, but where x is exactly 0 (a zero bias on LTFN 5's "
+                "blank borders) its gradient is 1 and tf.nn.relu's is 0; write tf.nn.relu")
+    return ""
+
+
+def _has_type(value, op_type):
+    seen, stack = set(), [value]
+    while stack:
+        v = stack.pop()
+        if v.type == op_type:
+            return True
+        if id(v) not in seen:
+            seen.add(id(v))
+            stack.extend(v.inputs)
+    return False
 
 
 def _holds(value, key):
@@ -372,10 +432,16 @@ def _extra_sentence(outer, inner, where):
         where, describe(outer), describe(inner))
 
 
+# Calls that make several ops in a name scope of their own, said as the call (`layer1/dropout`).
+_SCOPED_CALLS = (("dropout", "tf.nn.dropout"), ("batchnorm", "tf.nn.batch_normalization"),
+                 ("clip_by_value", "tf.clip_by_value"), ("l2_loss", "tf.nn.l2_loss"),
+                 ("softmax_cross_entropy_with_logits", "tf.nn.softmax_cross_entropy_with_logits"))
+
+
 def describe(v):
     """`layer1/Conv2D` (tf.nn.conv2d), `logits`, the variable `layer1/layer1_weights`, the constant [-1, 6272]."""
     if v.kind == "op":
-        return "{} ({})".format(_name(v), _api(v.type))
+        return describe_op(v.op, v.type)
     if v.kind == "node":
         return "`{}`".format(v.what)
     if v.kind == "constant":
@@ -383,6 +449,17 @@ def describe(v):
     if v.kind == "loop":
         return "a loop's value `{}`".format(v.what)
     return "the {} `{}`".format(v.kind, v.what)
+
+
+def describe_op(op, op_type=None):
+    """`layer1/Conv2D` (tf.nn.conv2d); an op inside a call's own name scope as the call: `layer1/dropout`
+    (tf.nn.dropout). op_type: what the op is read as (a softmax on another axis ends in a transpose)."""
+    parts = op.name.split("/")
+    for scope, call in _SCOPED_CALLS:
+        for i, part in enumerate(parts[:-1]):
+            if part == scope or part.startswith(scope + "_") and part[len(scope) + 1:].isdigit():
+                return "`{}` ({})".format("/".join(parts[:i + 1]), call)
+    return "`{}` ({})".format(op.name, _api(op_type or op.type))
 
 
 def _name(v):
