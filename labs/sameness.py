@@ -98,7 +98,7 @@ class _Pair:
         self.drawn = None  # what the learner's `init` drew, by variable name
         self.hinted = set()  # the initializer hints said already
         self.twice = []  # (name, name_1) of the names a cell made twice
-        self.placeholders_said = set()  # `input` or `labels` of another dtype or shape, said already
+        self.placeholders_said = set()  # placeholders and variables of another dtype or shape, said already
         self.layers_differ = False  # a layer missing or added: the path to `logits` cannot be matched op by op
 
 
@@ -172,9 +172,10 @@ def _no_such_name(graph, name, what):
     if not scoped:
         return "there is no `{}` ({}): give it name=\"{}\"".format(name, what, name)
     scope = scoped[0].rsplit("/", 1)[0]
+    inside = "" if name == "optimizer" else \
+        ", or write `with tf.compat.v1.name_scope(\"{}\") as scope:` and name=scope".format(name)
     return ("there is no `{}` ({}), but there is `{}`: a name given inside `with ...scope(\"{}\")` starts with "
-            "the scope's; make `{}` outside the scope, or write `with tf.compat.v1.name_scope(\"{}\") as scope:` "
-            "and name=scope".format(name, what, scoped[0], scope, name, name))
+            "the scope's; make `{}` outside the scope{}".format(name, what, scoped[0], scope, name, inside))
 
 
 def _last_named(graph, name, twice=None):
@@ -281,7 +282,7 @@ def _compare_variables(pair):
             if "global_step" in extra else "", "it" if len(extra) == 1 else "them"))
         pair.layers_differ |= bool({_scope(n) for n in extra} - {_scope(n) for n in theirs_v})
     common = [n for n in theirs_v if n in ours_v]
-    _compare_dtypes(common, ours_v, theirs_v, report)
+    pair.placeholders_said |= _compare_dtypes(common, ours_v, theirs_v, report)
     trainable = set(_trainable(pair.graph))
     for name in common:
         if _shape(ours_v[name]) != _shape(theirs_v[name]):
@@ -306,11 +307,13 @@ def _rate_variables(graph):
 
 
 def _compare_dtypes(common, ours_v, theirs_v, report):
+    """The names of the variables of another dtype (said in one sentence)."""
     wrong = [n for n in common if ours_v[n].dtype.base_dtype != theirs_v[n].dtype.base_dtype]
     if wrong:
         report.differ("{} hold{} {}, graphs/'s {}: leave get_variable's dtype at its default, tf.float32".format(
             ", ".join("`{}`".format(n) for n in wrong), "s" if len(wrong) == 1 else "",
             ours_v[wrong[0]].dtype.base_dtype.name, theirs_v[wrong[0]].dtype.base_dtype.name))
+    return set(wrong)
 
 
 def _compare_initializer(pair, name, mine, its):
@@ -329,11 +332,17 @@ def _compare_initializer(pair, name, mine, its):
             name, sameness_init.words(mine_d), sameness_init.words(theirs_d), hint))
 
 
+_TRUNCATED_SPREAD = 0.87962566103423978  # the stddev of N(0, 1) cut at +-2 (TensorFlow's variance_scaling)
+
+
 def _initializer_hint(mine, theirs):
     """Why the common slips read as they do: variance_scaling_initializer's default scale is 1.0, not He's 2."""
     if mine.kind == theirs.kind == "truncated normal" and abs(mine.scale * math.sqrt(2) / theirs.scale - 1) < 1e-4:
         return (" (tf.compat.v1.variance_scaling_initializer() defaults to scale=1.0; He's is scale=2.0, "
                 "mode=\"fan_in\", distribution=\"truncated_normal\")")
+    if mine.kind == theirs.kind == "truncated normal" and abs(mine.scale / theirs.scale - _TRUNCATED_SPREAD) < 1e-4:
+        return (" (variance_scaling_initializer divides its stddev by {:g}, the spread a cut at 2 stddevs takes "
+                "away, so its draws keep the variance 2 / fan_in)".format(_TRUNCATED_SPREAD))
     if {mine.kind, theirs.kind} == {"normal", "truncated normal"}:
         return " (tf.random.truncated_normal cuts its draws at 2 stddevs; tf.random.normal does not)"
     return ""

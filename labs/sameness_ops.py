@@ -167,9 +167,25 @@ def _op_value(tensor, op, inputs):
     if op.type in _COMMUTATIVE:
         inputs = sorted(inputs, key=lambda v: v.key)
     settings = _settings(op)
+    if op.type == "SoftmaxCrossEntropyWithLogits":
+        inputs, axis = _cross_entropy_axis(op, inputs)
+        settings += (("axis", axis),)
     if len(op.outputs) > 1:
         settings += (("output", tensor.value_index),)
     return Value("op", op.type, op, inputs, settings)
+
+
+def _cross_entropy_axis(op, inputs):
+    """(inputs, axis) of the cross-entropy: with axis=a not the last, TensorFlow transposes both inputs to put
+    the classes last; read as the untransposed inputs and the axis."""
+    rank = op.inputs[0].shape.rank or 0
+    if not all(v.kind == "op" and v.type == "Transpose" for v in inputs):
+        return inputs, rank - 1
+    perms = [sameness_init.constant_value(v.op.inputs[1]) for v in inputs]
+    if any(p is None for p in perms) or list(perms[0]) != list(perms[1]):
+        return inputs, rank - 1
+    moved = [i for i, p in enumerate(perms[0]) if p != i]
+    return [v.inputs[0] for v in inputs], moved[0] if moved else len(perms[0]) - 1
 
 
 def _softmax_on_another_axis(op, inputs):
@@ -253,7 +269,8 @@ def _axes(value, rank):
 def differences(mine, theirs, where, renamed=(), quiet=()):
     """The sentences that say where `mine` and `theirs` (Values of one path) differ; [] when they do not.
     renamed: variable names whose difference is said already (one graph has them, the other not); quiet:
-    placeholders whose dtype or shape is said already (the tf.cast or tf.reshape written after one follows)."""
+    placeholders and variables whose dtype or shape is said already (the tf.cast, tf.reshape or tf.one_hot
+    written after one follows from it)."""
     said = []
     _walk(mine, theirs, where, said, None, None, frozenset(renamed) | {("quiet", n) for n in quiet})
     return said
@@ -282,7 +299,8 @@ def _walk(mine, theirs, where, said, parent, index, renamed):
         return _walk(mine.inputs[0].inputs[0], theirs.inputs[0].inputs[0], where, said, None, None, renamed)
     extra = _inner(mine, theirs)
     if extra is not None:
-        if not (theirs.kind == "node" and ("quiet", theirs.what) in renamed and mine.type in ("Cast", "Reshape")):
+        if not (theirs.kind in ("node", "variable") and ("quiet", theirs.what) in renamed and
+                mine.type in ("Cast", "Reshape", "OneHot")):
             said.append(_extra_sentence(mine, extra, where))
         return _walk(extra, theirs, where, said, parent, index, renamed)
     missing = _inner(theirs, mine)

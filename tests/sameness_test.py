@@ -638,6 +638,13 @@ class LearnersMistakesTest(tf.test.TestCase):
             "there is no `logits` (the logits), but there is `layer1/logits`: a name given inside `with "
             "...scope(\"layer1\")` starts with the scope's; make `logits` outside the scope, or write `with "
             "tf.compat.v1.name_scope(\"logits\") as scope:` and name=scope"))
+        def in_train_scope(cost):
+            with v1.name_scope("train"):
+                v1.train.GradientDescentOptimizer(0.01).minimize(cost, name="optimizer")
+
+        self.assertSaid(compare(linear_by_hand(optimizer=in_train_scope)), (
+            "there is no `optimizer` (the optimizer), but there is `train/optimizer`: a name given inside `with "
+            "...scope(\"train\")` starts with the scope's; make `optimizer` outside the scope"))
 
     def test_a_cell_run_twice_is_said_once(self):
         self.assertSaid(compare(linear_by_hand(optimizer=_cost_cell_run_again)), (
@@ -745,6 +752,42 @@ class LearnersMistakesTest(tf.test.TestCase):
                                           "tf.compat.v1.placeholder(tf.float32, ...)")
         self.assertSaid(conv4(conv4_written(input_shape=(None, 784))),
                         "`input` has the shape (?, 784), graphs/'s (?, 28, 28, 1): give it shape=(None, 28, 28, 1)")
+
+    def test_a_cross_entropy_on_another_axis_is_its_axis(self):
+        self.assertSaid(compare(linear_by_hand(loss=lambda labels, logits: tf.nn.softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits, axis=0))), (
+            "from `logits` and `labels` to `cost`, yours has `cost/softmax_cross_entropy_with_logits` "
+            "(tf.nn.softmax_cross_entropy_with_logits) with axis=0 where graphs/ has axis=1"))
+        self.assertTrue(compare(linear_by_hand(loss=lambda labels, logits: tf.nn.softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits, axis=-1))).same)
+
+    def test_labels_as_class_numbers_and_a_float64_variable_are_one_sentence_each(self):
+        graph = tf.Graph()
+        with graph.as_default():
+            v1.set_random_seed(0)
+            input = v1.placeholder(tf.float32, (None, 784), name="input")
+            digits = v1.placeholder(tf.int32, (None,), name="labels")
+            w, b = conv_variables("layer1", [784, 10])
+            posts_tail(tf.nn.bias_add(tf.matmul(input, w), b), tf.one_hot(digits, 10), 0.01)
+        self.assertSaid(compare(graph), "`labels` holds int32, graphs/'s float32: write "
+                                        "tf.compat.v1.placeholder(tf.float32, ...)")
+        float64 = linear_by_hand(
+            weights=lambda: v1.get_variable("layer1_weights", [784, 10], tf.float64, initializer=RANDOM_NORMAL),
+            linear=lambda x, w, b: tf.nn.bias_add(tf.matmul(x, tf.cast(w, tf.float32)), b))
+        self.assertSaid(compare(float64), "`layer1/layer1_weights` holds float64, graphs/'s float32: leave "
+                                          "get_variable's dtype at its default, tf.float32")
+
+    def test_he_written_by_hand_without_the_truncation_s_factor_is_said_with_why(self):
+        def he_by_hand(shape, dtype=None, partition_info=None):
+            return tf.random.truncated_normal(shape, stddev=math.sqrt(2.0 / shape[0]))
+
+        said = compare(fc3_by_hand(get_variable_with(he_by_hand), get_variable_with(XAVIER)), "fc3",
+                       "variance_scaling", 0.001).differences
+        self.assertEqual(said[0], (
+            "`layer1/layer1_weights` starts from truncated normal, mean 0, stddev 0.0505076 in yours, from truncated "
+            "normal, mean 0, stddev 0.0574195 in graphs/ (variance_scaling_initializer divides its stddev by "
+            "0.879626, the spread a cut at 2 stddevs takes away, so its draws keep the variance 2 / fan_in)"))
+        self.assertEqual(len(said), 2, said)  # layer2's, without the hint again
 
     def test_a_hand_written_cross_entropy_or_relu_is_said_with_why(self):
         why = ("from `logits` and `labels` to `cost`, yours has `cost/Neg` (-) where graphs/ has "
