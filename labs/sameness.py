@@ -4,17 +4,20 @@ A lesson writes its post's TF1 graph node by node, as the post does; `compare` h
 `graphs/model.build_graph(net, init, learning_rate)` and says, one sentence for each, what differs:
 
   names         the posts' nodes (`input`, `labels`, `logits`, `cost`, `optimizer`, `predictions`,
-                `accuracy`) are there, once (a cell run twice makes `input_1`)
+                `accuracy`) are there, once (a cell run twice makes `input_1`; name="cost" inside
+                name_scope("cost") makes `cost/cost`)
   placeholders  `input` and `labels` hold float32 with a None batch (a fixed one takes one batch size only)
-  variables     the same names, shapes and dtypes, trainable, each initializer's ops drawing from the
+  variables     the same names (a layer missing or added, or variables under other names, in one
+                sentence), shapes and dtypes, trainable, each initializer's ops drawing from the
                 same distribution (N(0, 1) * 0.01 and N(0, 0.01) read the same)
   init          the learner's own `init`, run first in a fresh copy of the graph, initializes every
                 variable, and what it draws passes a test against graphs/'s distribution
   ops           on each path (input -> logits, logits and labels -> cost, logits -> predictions,
                 predictions and labels -> accuracy) the same ops with the same settings (padding, strides,
-                ksize, axes, ...) on the same inputs (labs/sameness_ops.py); `+` for tf.nn.bias_add is a note
-  optimizer     the same kind, updating the same variables, at the same learning rate, minimizing `cost`,
-                and no second one
+                ksize, axes, ...) on the same inputs (labs/sameness_ops.py); `+` for tf.nn.bias_add, and a
+                ReLU after its max pool (the same numbers and gradients), are notes
+  optimizer     the same kind, updating the same variables, at the same learning rate, minimizing `cost`
+                itself (what it minimizes instead is read from the gradients and named), and no second one
   numbers       with graphs/'s initial weights copied in by name, the same cost, predictions and accuracy
                 on two batch sizes (the batch and its first 7 images), and the same cost after one
                 optimizer step on the 7, exactly in float32

@@ -7,8 +7,9 @@ dilations, keepdims, the dtype of a cast) and its inputs' Values; a post's named
 walk. Two graphs compute the same on the path when their Values have the same key. What does not change
 a value is left out: tf.identity, a reshape to the shape it already has (the cross-entropy makes some),
 the order of the inputs of a sum, a product or tf.equal, how an axis is written (1 or -1 of two), a
-softmax on another axis written as TensorFlow writes it (transpose, softmax, transpose), and whether a
-bias is added with tf.nn.bias_add or `+` (said in a note).
+softmax or a cross-entropy on another axis written as TensorFlow writes it (transposes around the op: read
+as its axis), whether a bias is added with tf.nn.bias_add or `+`, and a ReLU written after its max pool
+(both said in a note).
 """
 
 import hashlib

@@ -777,6 +777,17 @@ class LearnersMistakesTest(tf.test.TestCase):
         self.assertSaid(compare(float64), "`layer1/layer1_weights` holds float64, graphs/'s float32: leave "
                                           "get_variable's dtype at its default, tf.float32")
 
+    def test_initializers_swapped_between_layers_are_said_for_each_layer(self):
+        said = compare(fc3_by_hand(get_variable_with(XAVIER), get_variable_with(HE)), "fc3", "variance_scaling",
+                       0.001).differences
+        self.assertEqual(said, [
+            "`layer1/layer1_weights` starts from uniform in [-0.0683586, 0.0683586] in yours, from truncated normal, "
+            "mean 0, stddev 0.0574195 in graphs/",
+            "`layer2/layer2_weights` starts from uniform in [-0.0774597, 0.0774597] in yours, from truncated normal, "
+            "mean 0, stddev 0.0719005 in graphs/",
+            "`layer3/layer3_weights` starts from truncated normal, mean 0, stddev 0.0719005 in yours, from uniform in "
+            "[-0.108465, 0.108465] in graphs/"])
+
     def test_he_written_by_hand_without_the_truncation_s_factor_is_said_with_why(self):
         def he_by_hand(shape, dtype=None, partition_info=None):
             return tf.random.truncated_normal(shape, stddev=math.sqrt(2.0 / shape[0]))
@@ -835,6 +846,10 @@ class LearnersMistakesTest(tf.test.TestCase):
             ([("layer1", [3, 3, 1, 64], dict(strides=1, padding="VALID"))] + CONV4[1:], [
                 "from `input` to `logits`, yours has `layer1/Conv2D` (tf.nn.conv2d) with padding=\"VALID\" where "
                 "graphs/ has padding=\"SAME\""]),
+            ([("layer1", [3, 3, 1, 32]), ("layer2", [3, 3, 32, 64])] + CONV4[2:], [
+                "`layer1/layer1_weights` is [3, 3, 1, 32] in yours, [3, 3, 1, 64] in graphs/",
+                "`layer1/layer1_bias` is [32] in yours, [64] in graphs/",
+                "`layer2/layer2_weights` is [3, 3, 32, 64] in yours, [3, 3, 64, 64] in graphs/"]),
             (CONV4[:3] + [("layer3", [5, 5, 64, 128])] + CONV4[4:], [
                 "`layer3/layer3_weights` is [5, 5, 64, 128] in yours, [3, 3, 64, 128] in graphs/"]),
             ([CONV4[0], transposed] + CONV4[2:], [
