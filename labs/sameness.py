@@ -305,7 +305,7 @@ def _compare_variables(pair):
 def _rate_variables(graph):
     """The names of the variables an update's learning rate reads (a tf.Variable learning rate)."""
     rates = [_rate_input(op) for op in graph.get_operations() if _update_kind(op)]
-    return {op.name for r in rates if r is not None for op in sameness_init.ancestors([r.op])
+    return {op.name for r in rates if r is not None for op in sameness_init.ancestors([r.op], control=False)
             if op.type in ("VarHandleOp", "VariableV2")}
 
 
@@ -584,6 +584,7 @@ def _compare_optimizer(pair):
         _compare_minimized(pair.graph, optimizer, pair.ours["cost"], report)
     rates_said = _compare_rates(mine, its, report)
     _second_optimizer(pair.graph, optimizer, report)
+    _other_assigns(pair.graph, optimizer, report)
     if not rates_said and report.same:
         report.notes.append("the same optimizer: {} at learning rate {:g} on {} variables".format(
             OPTIMIZERS[their_kind], report.learning_rate, len(its)))
@@ -668,7 +669,7 @@ def _rate(tensor):
     """(the learning rate in six digits, None), or (None, words: what it reads instead of a number)."""
     if tensor is None:
         return None, "is not one the check can find"
-    for op in sameness_init.ancestors([tensor.op]):
+    for op in sameness_init.ancestors([tensor.op], control=False):
         if op.type.startswith("Placeholder"):
             return None, "is fed through the placeholder `{}`".format(op.name)
         if op.type in ("VarHandleOp", "VariableV2"):
@@ -677,6 +678,28 @@ def _rate(tensor):
     if value is None:
         return None, "is computed by ops the check cannot run alone"
     return sameness_init.number(value), None
+
+
+_ASSIGNS = ("Assign", "AssignVariableOp", "AssignAdd", "AssignAddVariableOp", "AssignSub", "AssignSubVariableOp")
+
+
+def _other_assigns(graph, optimizer, report):
+    """Ops `optimizer` runs that set a variable besides its updates: a get_variable constraint (applied after
+    each step), or an assign under tf.control_dependencies. (global_step's is said with the variables.)"""
+    constraints = {v.op.name: v for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+                   if getattr(v, "constraint", None) is not None}
+    said = set()
+    for op in sorted(sameness_init.ancestors([optimizer]), key=lambda o: o.name):
+        name = _variable_name(op.inputs[0]) if op.type in _ASSIGNS and op.inputs else None
+        if name is None or name == "global_step" or name in said:
+            continue
+        said.add(name)
+        if name in constraints:
+            report.differ("`{}` has a constraint (get_variable(constraint=...)), which `optimizer` applies after "
+                          "each step; graphs/'s variables have none: take it out".format(name))
+        else:
+            report.differ("`optimizer` also runs `{}`, which sets `{}` (through tf.control_dependencies or an op "
+                          "it is made from): take it out".format(op.name, name))
 
 
 def _second_optimizer(graph, optimizer, report):

@@ -335,12 +335,16 @@ def _reordered_sentence(mine, theirs, where):
 
 
 def _hint(mine, theirs):
-    """Why two common replacements are not the same numbers."""
+    """Why common replacements are not the same numbers, and what to write."""
     if theirs.type == "SoftmaxCrossEntropyWithLogits" and _has_type(mine, "Log"):
         return (": a cross-entropy written by hand from tf.nn.softmax is not graphs/'s op (the log of a softmax "
                 "that rounds to 0 is -inf, as with LTFN 5's costs in the thousands, and a tf.clip_by_value changes "
-                "the cost of each image it clips and stops its gradient); write "
-                "tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)")
+                "the cost of each image it clips and stops its gradient); write " + _CROSS_ENTROPY)
+    if theirs.type == "SoftmaxCrossEntropyWithLogits":
+        return ": write " + _CROSS_ENTROPY
+    if theirs.type == "Mean" and "softmax_cross_entropy_loss" in mine.op.name.split("/"):
+        return ": tf.compat.v1.losses weighs and sums the cross-entropies its own way; write tf.reduce_mean(" + \
+            _CROSS_ENTROPY + ")"
     if theirs.type == "Relu" and mine.type == "Maximum":
         return (": tf.maximum(x, 0.0) gives the same values, but where x is exactly 0 (a zero bias on LTFN 5's "
                 "blank borders) its gradient is 1 and tf.nn.relu's is 0; write tf.nn.relu")
@@ -454,7 +458,9 @@ def _extra_sentence(outer, inner, where):
 # Calls that make several ops in a name scope of their own, said as the call (`layer1/dropout`).
 _SCOPED_CALLS = (("dropout", "tf.nn.dropout"), ("batchnorm", "tf.nn.batch_normalization"),
                  ("clip_by_value", "tf.clip_by_value"), ("l2_loss", "tf.nn.l2_loss"),
-                 ("softmax_cross_entropy_with_logits", "tf.nn.softmax_cross_entropy_with_logits"))
+                 ("softmax_cross_entropy_with_logits", "tf.nn.softmax_cross_entropy_with_logits"),
+                 ("softmax_cross_entropy_loss", "tf.compat.v1.losses.softmax_cross_entropy"))
+_CROSS_ENTROPY = "tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)"
 
 
 def describe(v):

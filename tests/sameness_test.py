@@ -679,6 +679,35 @@ class LearnersMistakesTest(tf.test.TestCase):
         self.assertTrue(compare(linear_by_hand(loss=lambda labels, logits: _softmax_cross_entropy(
             tf.stop_gradient(labels), logits))).same)
 
+    def test_an_optimizer_that_also_sets_a_variable_is_said(self):
+        def halved_first(cost):
+            w = v1.trainable_variables()[0]
+            with tf.control_dependencies([w.assign(w * 0.5)]):  # (the learning rate is made under it too)
+                v1.train.GradientDescentOptimizer(0.01).minimize(cost, name="optimizer")
+
+        self.assertSaid(compare(linear_by_hand(optimizer=halved_first)), (
+            "`optimizer` also runs `AssignVariableOp`, which sets `layer1/layer1_weights` (through "
+            "tf.control_dependencies or an op it is made from): take it out"))
+        clipped = compare(linear_by_hand(weights=lambda: v1.get_variable(
+            "layer1_weights", [784, 10], initializer=RANDOM_NORMAL, constraint=lambda w: tf.clip_by_norm(w, 1.0))))
+        self.assertSaid(clipped, "`layer1/layer1_weights` has a constraint (get_variable(constraint=...)), which "
+                                 "`optimizer` applies after each step; graphs/'s variables have none: take it out")
+
+    def test_another_cross_entropy_call_says_which_to_write(self):
+        write = "write tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)"
+        losses = compare(linear_by_hand(reduce=lambda x, name: tf.identity(x, name=name),
+                                        loss=lambda labels, logits: v1.losses.softmax_cross_entropy(labels, logits)))
+        self.assertSaid(losses, (
+            "from `logits` and `labels` to `cost`, yours has `cost/softmax_cross_entropy_loss` "
+            "(tf.compat.v1.losses.softmax_cross_entropy) where graphs/ has `cost` (tf.reduce_mean): "
+            "tf.compat.v1.losses weighs and sums the cross-entropies its own way; write tf.reduce_mean(" +
+            write[len("write "):] + ")"))
+        log_softmax = compare(linear_by_hand(loss=lambda labels, logits: -tf.reduce_sum(
+            labels * tf.nn.log_softmax(logits), axis=1)))
+        self.assertSaid(log_softmax, "from `logits` and `labels` to `cost`, yours has `cost/Neg` (-) where graphs/ has "
+                                     "`cost/softmax_cross_entropy_with_logits` "
+                                     "(tf.nn.softmax_cross_entropy_with_logits): " + write)
+
     def test_a_var_list_that_leaves_variables_out_is_one_sentence(self):
         self.assertSaid(fc3(fc3_written(optimizer=lambda cost: v1.train.GradientDescentOptimizer(0.001).minimize(
             cost, var_list=v1.trainable_variables()[:2], name="optimizer"))), (
