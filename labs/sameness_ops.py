@@ -342,12 +342,19 @@ def _hint(mine, theirs):
                 "the cost of each image it clips and stops its gradient); write " + _CROSS_ENTROPY)
     if theirs.type == "SoftmaxCrossEntropyWithLogits":
         return ": write " + _CROSS_ENTROPY
-    if theirs.type == "Mean" and "softmax_cross_entropy_loss" in mine.op.name.split("/"):
-        return ": tf.compat.v1.losses weighs and sums the cross-entropies its own way; write tf.reduce_mean(" + \
-            _CROSS_ENTROPY + ")"
+    if theirs.type == "Mean":
+        return _losses_hint(mine)
     if theirs.type == "Relu" and mine.type == "Maximum":
         return (": tf.maximum(x, 0.0) gives the same values, but where x is exactly 0 (a zero bias on LTFN 5's "
                 "blank borders) its gradient is 1 and tf.nn.relu's is 0; write tf.nn.relu")
+    return ""
+
+
+def _losses_hint(value):
+    """What to write for a cost made by tf.compat.v1.losses (its ops are in a name scope of its own)."""
+    if value.kind == "op" and "softmax_cross_entropy_loss" in value.op.name.split("/"):
+        return (": tf.compat.v1.losses weighs and sums the cross-entropies its own way; write "
+                "tf.reduce_mean(" + _CROSS_ENTROPY + ")")
     return ""
 
 
@@ -448,6 +455,9 @@ def _fixed_batch(op, mine, theirs):
 
 
 def _extra_sentence(outer, inner, where):
+    if describe(outer) == describe(inner):  # both inside one call: the call is what differs
+        return "{}, yours has {}, which graphs/ does not have{}".format(
+            where, describe(outer), _losses_hint(outer) or ": take it out")
     if inner.kind == "op" and inner.type == outer.type:
         return "{}, yours applies {} twice ({}, then {}) where graphs/ applies it once: take one out".format(
             where, _api(outer.type), _name(inner), _name(outer))

@@ -702,6 +702,12 @@ class LearnersMistakesTest(tf.test.TestCase):
             "(tf.compat.v1.losses.softmax_cross_entropy) where graphs/ has `cost` (tf.reduce_mean): "
             "tf.compat.v1.losses weighs and sums the cross-entropies its own way; write tf.reduce_mean(" +
             write[len("write "):] + ")"))
+        unreduced = compare(linear_by_hand(loss=lambda labels, logits: v1.losses.softmax_cross_entropy(
+            labels, logits, reduction=v1.losses.Reduction.NONE)))
+        self.assertSaid(unreduced, (
+            "from `logits` and `labels` to `cost`, yours has `cost/softmax_cross_entropy_loss` "
+            "(tf.compat.v1.losses.softmax_cross_entropy), which graphs/ does not have: tf.compat.v1.losses weighs and "
+            "sums the cross-entropies its own way; write tf.reduce_mean(" + write[len("write "):] + ")"))
         log_softmax = compare(linear_by_hand(loss=lambda labels, logits: -tf.reduce_sum(
             labels * tf.nn.log_softmax(logits), axis=1)))
         self.assertSaid(log_softmax, "from `logits` and `labels` to `cost`, yours has `cost/Neg` (-) where graphs/ has "
