@@ -123,13 +123,15 @@ def new_session(graph, precision=precisions.DEFAULT, **config_fields):
     return tf.compat.v1.Session(graph=graph, config=precisions.session_config(precision, **config_fields))
 
 
-def build(net, seed=0, precision=precisions.DEFAULT, **config_fields):
+def build(net, seed=0, precision=precisions.DEFAULT, gate_gradients=None, **config_fields):
     """run.py's graph for `net` with the post's init and learning rate, in a fresh initialized session.
 
     (run.py also builds LTFN 6's histogram ops; they run on printed steps only, which are not timed.)
+    gate_gradients: minimize's, for bench/levers.py's A/B; None is the posts' graph.
     """
     init = posts.DEFAULT_INIT[net]
-    graph, nodes, init_op = model.build_graph(net, init, posts.settings(net, init).learning_rate, seed)
+    graph, nodes, init_op = model.build_graph(net, init, posts.settings(net, init).learning_rate, seed,
+                                              model.POSTS_GATING if gate_gradients is None else gate_gradients)
     graph.finalize()
     session = new_session(graph, precision, **config_fields)
     session.run(init_op)
@@ -154,9 +156,10 @@ def time_test(session, nodes, dataset, batch_size, input_shape):
 class GraphBench:
     """run.py's graph for `net` in its session, warmed up; train_repeat and test_repeat time it."""
 
-    def __init__(self, net, data, warmup, test_batch_size=TEST_BATCH_SIZE, precision=precisions.DEFAULT):
+    def __init__(self, net, data, warmup, test_batch_size=TEST_BATCH_SIZE, precision=precisions.DEFAULT,
+                 gate_gradients=None):
         self.module = model.NETS[net]
-        self.session, self.nodes = build(net, precision=precision)
+        self.session, self.nodes = build(net, precision=precision, gate_gradients=gate_gradients)
         self.batches = trainer.Batches(data.train, BATCH_SIZE, self.module.INPUT_SHAPE)
         self.test_batch_size = test_batch_size
         # Step 0 is a printed step in trainer.train (accuracy fetched too): part of the warm-up.

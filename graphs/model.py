@@ -32,9 +32,17 @@ def loss(logits, labels):
         return tf.reduce_mean(cross_entropy, name=scope)
 
 
-def training(cost, learning_rate):
-    """Plain gradient descent (LTFN 1); running `optimizer` runs every node cost depends on."""
-    return tf.compat.v1.train.GradientDescentOptimizer(learning_rate).minimize(cost, name="optimizer")
+# minimize's own default, the posts' graph: all of an op's gradients are computed before any of them is used.
+POSTS_GATING = tf.compat.v1.train.Optimizer.GATE_OP
+
+
+def training(cost, learning_rate, gate_gradients=POSTS_GATING):
+    """Plain gradient descent (LTFN 1); running `optimizer` runs every node cost depends on.
+
+    Only the benchmark's levers (bench/levers.py) ask for another gate_gradients (GATE_NONE): it lets oneDNN
+    fuse a layer's weight and bias gradients into one kernel."""
+    return tf.compat.v1.train.GradientDescentOptimizer(learning_rate).minimize(
+        cost, gate_gradients=gate_gradients, name="optimizer")
 
 
 def evaluation(logits, labels):
@@ -46,7 +54,7 @@ def evaluation(logits, labels):
     return predictions, accuracy
 
 
-def build(net, init, learning_rate):
+def build(net, init, learning_rate, gate_gradients=POSTS_GATING):
     """Builds the whole graph of `net` into the default graph and returns its named nodes.
 
     Programs call build_graph, which gives the graph its own tf.Graph and seed; this is its body.
@@ -55,13 +63,13 @@ def build(net, init, learning_rate):
     input, labels = placeholders(module.INPUT_SHAPE)
     logits = tf.identity(module.inference(input, init), name="logits")
     cost = loss(logits, labels)
-    optimizer = training(cost, learning_rate)
+    optimizer = training(cost, learning_rate, gate_gradients)
     predictions, accuracy = evaluation(logits, labels)
     pre_activations = tf.compat.v1.get_collection(layers.PRE_ACTIVATIONS)
     return Model(input, labels, logits, cost, optimizer, predictions, accuracy, pre_activations)
 
 
-def build_graph(net, init, learning_rate, seed=0):
+def build_graph(net, init, learning_rate, seed=0, gate_gradients=POSTS_GATING):
     """The one builder: `net`'s whole graph in a fresh tf.Graph, seeded, with its initializer op.
 
     Returns (graph, Model, init_op). Every program, the bench, the lessons and the tests build here, so
@@ -71,6 +79,6 @@ def build_graph(net, init, learning_rate, seed=0):
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(seed)
-        nodes = build(net, init, learning_rate)
+        nodes = build(net, init, learning_rate, gate_gradients)
         init_op = tf.compat.v1.global_variables_initializer()
     return graph, nodes, init_op

@@ -4,17 +4,20 @@ A lesson writes its post's TF1 graph node by node, as the post does; `compare` h
 `graphs/model.build_graph(net, init, learning_rate)` and says, one sentence for each, what differs:
 
   names         the posts' nodes (`input`, `labels`, `logits`, `cost`, `optimizer`, `predictions`,
-                `accuracy`) are there, once (a cell run twice makes `input_1`)
+                `accuracy`) are there, once (a cell run twice makes `input_1`; name="cost" inside
+                name_scope("cost") makes `cost/cost`)
   placeholders  `input` and `labels` hold float32 with a None batch (a fixed one takes one batch size only)
-  variables     the same names, shapes and dtypes, trainable, each initializer's ops drawing from the
+  variables     the same names (a layer missing or added, or variables under other names, in one
+                sentence), shapes and dtypes, trainable, each initializer's ops drawing from the
                 same distribution (N(0, 1) * 0.01 and N(0, 0.01) read the same)
   init          the learner's own `init`, run first in a fresh copy of the graph, initializes every
                 variable, and what it draws passes a test against graphs/'s distribution
   ops           on each path (input -> logits, logits and labels -> cost, logits -> predictions,
                 predictions and labels -> accuracy) the same ops with the same settings (padding, strides,
-                ksize, axes, ...) on the same inputs (labs/sameness_ops.py); `+` for tf.nn.bias_add is a note
-  optimizer     the same kind, updating the same variables, at the same learning rate, minimizing `cost`,
-                and no second one
+                ksize, axes, ...) on the same inputs (labs/sameness_ops.py); `+` for tf.nn.bias_add, and a
+                ReLU after its max pool (the same numbers and gradients), are notes
+  optimizer     the same kind, updating the same variables, at the same learning rate, minimizing `cost`
+                itself (what it minimizes instead is read from the gradients and named), and no second one
   numbers       with graphs/'s initial weights copied in by name, the same cost, predictions and accuracy
                 on two batch sizes (the batch and its first 7 images), and the same cost after one
                 optimizer step on the 7, exactly in float32
@@ -98,6 +101,8 @@ class _Pair:
         self.drawn = None  # what the learner's `init` drew, by variable name
         self.hinted = set()  # the initializer hints said already
         self.twice = []  # (name, name_1) of the names a cell made twice
+        self.placeholders_said = set()  # placeholders and variables of another dtype or shape, said already
+        self.layers_differ = False  # a layer missing or added: the path to `logits` cannot be matched op by op
 
 
 def compare(graph, net, init, learning_rate=None, batch=None):
@@ -149,7 +154,7 @@ def _compare_names(pair):
     for name, what in NAMES:
         op = _last_named(pair.graph, name, twice=pair.twice)
         if op is None:
-            pair.report.differ("there is no `{}` ({}): give it name=\"{}\"".format(name, what, name))
+            pair.report.differ(_no_such_name(pair.graph, name, what))
         elif name == "optimizer":
             pair.ours[name] = op
         elif not op.outputs:
@@ -161,6 +166,19 @@ def _compare_names(pair):
         pair.report.differ("there are {}: a cell that builds nodes ran twice; run the cells again from "
                            "`graph = tf.Graph()`".format(", and ".join("both `{}` and `{}`".format(*t)
                                                                        for t in pair.twice)))
+
+
+def _no_such_name(graph, name, what):
+    """The sentence for a missing name; `cost/cost` (name="cost" given inside name_scope("cost")) is said as
+    such, since the learner did write name="cost"."""
+    scoped = [op.name for op in graph.get_operations() if op.name.rsplit("/", 1)[-1] == name]
+    if not scoped:
+        return "there is no `{}` ({}): give it name=\"{}\"".format(name, what, name)
+    scope = scoped[0].rsplit("/", 1)[0]
+    inside = "" if name == "optimizer" else \
+        ", or write `with tf.compat.v1.name_scope(\"{}\") as scope:` and name=scope".format(name)
+    return ("there is no `{}` ({}), but there is `{}`: a name given inside `with ...scope(\"{}\")` starts with "
+            "the scope's; make `{}` outside the scope{}".format(name, what, scoped[0], scope, name, inside))
 
 
 def _last_named(graph, name, twice=None):
@@ -188,6 +206,7 @@ def _compare_placeholders(pair):
                 fixed.append((name, mine.shape.as_list(), _wanted(its)))
             elif sentence:
                 pair.report.differ(sentence)
+                pair.placeholders_said.add(name)
     if fixed:
         pair.report.differ("{} take{} only batches of {} (shape {}): give {} shape={}, so batches of any size run "
                            "(LTFN 2)".format(" and ".join("`{}`".format(n) for n, _, _ in fixed),
@@ -248,17 +267,25 @@ def _trainable(graph):
 def _compare_variables(pair):
     ours_v, theirs_v = network_variables(pair.graph), network_variables(pair.theirs)
     report = pair.report
-    for name in theirs_v:
-        if name not in ours_v:
-            report.differ("graphs/ has the variable `{}` {}, yours has none of that name{}".format(
-                name, _shape(theirs_v[name]), _near(_shape(theirs_v[name]), ours_v, theirs_v)))
-    rates = _rate_variables(pair.graph)
-    for name in ours_v:
-        if name not in theirs_v and name not in rates:  # a learning rate in a variable: said with the optimizer
-            report.differ("yours has the variable `{}` {}, graphs/ has none (graphs/ has {})".format(
-                name, _shape(ours_v[name]), ", ".join("`{}`".format(n) for n in theirs_v) or "none"))
+    missing = [n for n in theirs_v if n not in ours_v]
+    rates = _rate_variables(pair.graph)  # a learning rate in a variable: said with the optimizer
+    extra = [n for n in ours_v if n not in theirs_v and n not in rates]
+    renamed = _renamed(missing, extra, ours_v, theirs_v)
+    if renamed:
+        report.differ("yours has {} where graphs/ has {} (the same shapes, other names): a variable's name is its "
+                      "variable_scope's, a slash, and get_variable's (`layer1/layer1_weights`); give each "
+                      "graphs/'s".format(_listed([m for _, m in renamed], ours_v), _listed([t for t, _ in renamed],
+                                                                                           theirs_v)))
+    missing = [n for n in missing if n not in dict(renamed)]
+    extra = [n for n in extra if n not in {m for _, m in renamed}]
+    _say_missing(pair, missing, ours_v, theirs_v)
+    if extra:
+        report.differ("yours has {}, which graphs/ does not have{}: take {} out".format(
+            _listed(extra, ours_v), " (minimize(..., global_step=...) makes `global_step`)"
+            if "global_step" in extra else "", "it" if len(extra) == 1 else "them"))
+        pair.layers_differ |= bool({_scope(n) for n in extra} - {_scope(n) for n in theirs_v})
     common = [n for n in theirs_v if n in ours_v]
-    _compare_dtypes(common, ours_v, theirs_v, report)
+    pair.placeholders_said |= _compare_dtypes(common, ours_v, theirs_v, report)
     trainable = set(_trainable(pair.graph))
     for name in common:
         if _shape(ours_v[name]) != _shape(theirs_v[name]):
@@ -278,16 +305,18 @@ def _compare_variables(pair):
 def _rate_variables(graph):
     """The names of the variables an update's learning rate reads (a tf.Variable learning rate)."""
     rates = [_rate_input(op) for op in graph.get_operations() if _update_kind(op)]
-    return {op.name for r in rates if r is not None for op in sameness_init.ancestors([r.op])
+    return {op.name for r in rates if r is not None for op in sameness_init.ancestors([r.op], control=False)
             if op.type in ("VarHandleOp", "VariableV2")}
 
 
 def _compare_dtypes(common, ours_v, theirs_v, report):
+    """The names of the variables of another dtype (said in one sentence)."""
     wrong = [n for n in common if ours_v[n].dtype.base_dtype != theirs_v[n].dtype.base_dtype]
     if wrong:
         report.differ("{} hold{} {}, graphs/'s {}: leave get_variable's dtype at its default, tf.float32".format(
             ", ".join("`{}`".format(n) for n in wrong), "s" if len(wrong) == 1 else "",
             ours_v[wrong[0]].dtype.base_dtype.name, theirs_v[wrong[0]].dtype.base_dtype.name))
+    return set(wrong)
 
 
 def _compare_initializer(pair, name, mine, its):
@@ -306,11 +335,17 @@ def _compare_initializer(pair, name, mine, its):
             name, sameness_init.words(mine_d), sameness_init.words(theirs_d), hint))
 
 
+_TRUNCATED_SPREAD = 0.87962566103423978  # the stddev of N(0, 1) cut at +-2 (TensorFlow's variance_scaling)
+
+
 def _initializer_hint(mine, theirs):
     """Why the common slips read as they do: variance_scaling_initializer's default scale is 1.0, not He's 2."""
     if mine.kind == theirs.kind == "truncated normal" and abs(mine.scale * math.sqrt(2) / theirs.scale - 1) < 1e-4:
         return (" (tf.compat.v1.variance_scaling_initializer() defaults to scale=1.0; He's is scale=2.0, "
                 "mode=\"fan_in\", distribution=\"truncated_normal\")")
+    if mine.kind == theirs.kind == "truncated normal" and abs(mine.scale / theirs.scale - _TRUNCATED_SPREAD) < 1e-4:
+        return (" (variance_scaling_initializer divides its stddev by {:g}, the spread a cut at 2 stddevs takes "
+                "away, so its draws keep the variance 2 / fan_in)".format(_TRUNCATED_SPREAD))
     if {mine.kind, theirs.kind} == {"normal", "truncated normal"}:
         return " (tf.random.truncated_normal cuts its draws at 2 stddevs; tf.random.normal does not)"
     return ""
@@ -320,14 +355,41 @@ def _shape(variable):
     return "[{}]".format(", ".join(str(d) for d in variable.shape.as_list()))
 
 
-def _near(shape, ours, theirs):
-    """` (is it yours `layer1/weights` [784, 10], named differently?)`: a variable of the same shape that
-    graphs/ does not have."""
-    near = [n for n, v in ours.items() if n not in theirs and _shape(v) == shape]
-    if near:
-        return " (is it yours {} {}, named differently? The name includes the variable_scope)".format(
-            ", ".join("`{}`".format(n) for n in near), shape)
-    return ""
+def _listed(names, variables):
+    """`layer1_weights` [784, 10] and `layer1_bias` [10]"""
+    items = ["`{}` {}".format(n, _shape(variables[n])) for n in names]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _scope(name):
+    return name.rsplit("/", 1)[0] if "/" in name else ""
+
+
+def _renamed(missing, extra, ours, theirs):
+    """(graphs/'s name, yours) for each missing variable that one extra variable of the same shape can be
+    (the same last part of the name first: `layer1_weights` made outside its variable_scope)."""
+    pairs, left = [], list(extra)
+    for name in missing:
+        shaped = [n for n in left if _shape(ours[n]) == _shape(theirs[name])]
+        near = [n for n in shaped if n.rsplit("/", 1)[-1] == name.rsplit("/", 1)[-1]] or shaped
+        if near:
+            pairs.append((name, near[0]))
+            left.remove(near[0])
+    return pairs
+
+
+def _say_missing(pair, missing, ours_v, theirs_v):
+    """A layer whose variables are all missing is said as one layer; another missing variable by itself."""
+    scopes = sorted({_scope(n) for n in missing if _scope(n)} - {_scope(n) for n in ours_v})
+    for scope in scopes:
+        names = [n for n in theirs_v if _scope(n) == scope]
+        pair.report.differ("yours has no layer `{}`: graphs/ has {}, made in `with "
+                           "tf.compat.v1.variable_scope(\"{}\"):`".format(scope, _listed(names, theirs_v), scope))
+        pair.layers_differ = True
+    for name in missing:
+        if _scope(name) not in scopes:
+            pair.report.differ("graphs/ has the variable {}, yours has none of that name".format(
+                _listed([name], theirs_v)))
 
 
 # init: the learner's own initializer, run first, in a fresh copy.
@@ -432,12 +494,12 @@ def _compare_paths(pair):
     ours_v, theirs_v = network_variables(pair.graph), network_variables(pair.theirs)
     renamed = set(ours_v) ^ set(theirs_v)  # said by the variables' sentences
     for where, sources, target in PATHS:
-        if not all(n in pair.ours for n in sources + (target,)):
-            continue  # the missing name is already said
+        if not all(n in pair.ours for n in sources + (target,)) or (target == "logits" and pair.layers_differ):
+            continue  # the missing name, or layer, is already said
         stops = names - {target}
         mine = sameness_ops.value_of(pair.ours[target], stops)
         its = sameness_ops.value_of(pair.theirs.get_tensor_by_name(target + ":0"), stops)
-        said = sameness_ops.differences(mine, its, where, renamed)
+        said = sameness_ops.differences(mine, its, where, renamed, pair.placeholders_said)
         for sentence in said:
             pair.report.differ(sentence)
         if said:
@@ -446,6 +508,11 @@ def _compare_paths(pair):
             types = _op_types(its)
             pair.report.notes.append("the same {} ops from `input` to `logits`, with the same settings: {}".format(
                 len(types), ", ".join(types)))
+        for relu, pool in mine.swapped:
+            pair.report.notes.append(
+                "`{}` applies the ReLU after the max pool `{}`, where graphs/ pools after the ReLU: the same numbers "
+                "and gradients (a ReLU keeps the order of numbers), though LTFN 5 writes the ReLU first".format(
+                    relu.name, pool.name))
         for op in mine.plus:
             pair.report.notes.append(
                 "`{}` adds the bias with `+` where graphs/ writes tf.nn.bias_add: the same sums (bias_add is "
@@ -513,10 +580,11 @@ def _compare_optimizer(pair):
             " and ".join(OPTIMIZERS.get(k, k) for k in kinds), OPTIMIZERS[their_kind], wanted))
         return
     _compare_updated(pair, mine, its)
-    if not _minimizes_cost(pair.graph, optimizer):
-        report.differ("`optimizer` does not minimize `cost`: write .minimize(cost, name=\"optimizer\")")
+    if "cost" in pair.ours and not pair.twice:  # (a missing `cost` or a cell run twice is said already)
+        _compare_minimized(pair.graph, optimizer, pair.ours["cost"], report)
     rates_said = _compare_rates(mine, its, report)
     _second_optimizer(pair.graph, optimizer, report)
+    _other_assigns(pair.graph, optimizer, report)
     if not rates_said and report.same:
         report.notes.append("the same optimizer: {} at learning rate {:g} on {} variables".format(
             OPTIMIZERS[their_kind], report.learning_rate, len(its)))
@@ -524,17 +592,58 @@ def _compare_optimizer(pair):
 
 def _compare_updated(pair, mine, its):
     variables, trainable = network_variables(pair.graph), set(_trainable(pair.graph))
-    used = {op.name for op in sameness_init.ancestors([pair.ours["cost"].op])} if "cost" in pair.ours else set()
-    for name in its:
-        # (a variable cost does not use is said on the path; one not trainable, with the variables)
-        if name not in mine and name in variables and name in trainable and name in used:
-            pair.report.differ("`optimizer` does not update `{}`: minimize(cost) with no var_list trains every "
-                               "trainable variable cost depends on".format(name))
+    used = _reached(pair.ours["cost"].op) if "cost" in pair.ours else set()
+    # (a variable cost does not use, or reaches only through tf.stop_gradient, is said on the path; one
+    # not trainable, with the variables)
+    left = [n for n in network_variables(pair.theirs)
+            if n in its and n not in mine and n in variables and n in trainable and n in used]
+    if left:
+        pair.report.differ("`optimizer` does not update {}: minimize(cost) with no var_list trains every "
+                           "trainable variable cost depends on".format(", ".join("`{}`".format(n) for n in left)))
 
 
-def _minimizes_cost(graph, optimizer):
-    """The updates' gradients start at `cost` (tf.gradients names them gradients/cost_grad/...)."""
-    return any(re.match(r"gradients(_\d+)?/cost_grad/", op.name) for op in sameness_init.ancestors([optimizer]))
+def _reached(op):
+    """The names of the ops `op` depends on through ops a gradient flows back through (not past a
+    tf.stop_gradient)."""
+    seen, stack = set(), [op]
+    while stack:
+        op = stack.pop()
+        if op.name not in seen:
+            seen.add(op.name)
+            if op.type != "StopGradient":
+                stack.extend(t.op for t in op.inputs)
+    return seen
+
+
+def _compare_minimized(graph, optimizer, cost, report):
+    minimized = _minimized(graph, optimizer)
+    if minimized is None or _through_identity(minimized) is _through_identity(cost.op):
+        return
+    made_from = ", made from `cost` and more (in the posts `cost` is the whole loss)" \
+        if cost.op in sameness_init.ancestors([minimized]) else ""
+    report.differ("`optimizer` minimizes {}{}, not `cost`: write .minimize(cost, name=\"optimizer\")".format(
+        sameness_ops.describe_op(minimized), made_from))
+
+
+def _minimized(graph, optimizer):
+    """The op whose value `optimizer` minimizes: tf.gradients starts from a Fill of ones, `gradients/grad_ys_0`,
+    and names the first gradient op after the op it differentiates (gradients/<op name>_grad/...)."""
+    ops = sameness_init.ancestors([optimizer])
+    ones = [op for op in ops if re.fullmatch(r"gradients(_\d+)?/grad_ys_0", op.name)]
+    for op in (ones[0].outputs[0].consumers() if len(ones) == 1 else []):
+        match = re.match(r"gradients(?:_\d+)?/(.+?)_grad/", op.name)
+        if match:
+            try:
+                return graph.get_operation_by_name(match.group(1))
+            except KeyError:
+                return None
+    return None
+
+
+def _through_identity(op):
+    while op.type == "Identity" and op.inputs:
+        op = op.inputs[0].op
+    return op
 
 
 def _compare_rates(mine, its, report):
@@ -560,7 +669,7 @@ def _rate(tensor):
     """(the learning rate in six digits, None), or (None, words: what it reads instead of a number)."""
     if tensor is None:
         return None, "is not one the check can find"
-    for op in sameness_init.ancestors([tensor.op]):
+    for op in sameness_init.ancestors([tensor.op], control=False):
         if op.type.startswith("Placeholder"):
             return None, "is fed through the placeholder `{}`".format(op.name)
         if op.type in ("VarHandleOp", "VariableV2"):
@@ -569,6 +678,28 @@ def _rate(tensor):
     if value is None:
         return None, "is computed by ops the check cannot run alone"
     return sameness_init.number(value), None
+
+
+_ASSIGNS = ("Assign", "AssignVariableOp", "AssignAdd", "AssignAddVariableOp", "AssignSub", "AssignSubVariableOp")
+
+
+def _other_assigns(graph, optimizer, report):
+    """Ops `optimizer` runs that set a variable besides its updates: a get_variable constraint (applied after
+    each step), or an assign under tf.control_dependencies. (global_step's is said with the variables.)"""
+    constraints = {v.op.name: v for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+                   if getattr(v, "constraint", None) is not None}
+    said = set()
+    for op in sorted(sameness_init.ancestors([optimizer]), key=lambda o: o.name):
+        name = _variable_name(op.inputs[0]) if op.type in _ASSIGNS and op.inputs else None
+        if name is None or name == "global_step" or name in said:
+            continue
+        said.add(name)
+        if name in constraints:
+            report.differ("`{}` has a constraint (get_variable(constraint=...)), which `optimizer` applies after "
+                          "each step; graphs/'s variables have none: take it out".format(name))
+        else:
+            report.differ("`optimizer` also runs `{}`, which sets `{}` (through tf.control_dependencies or an op "
+                          "it is made from): take it out".format(op.name, name))
 
 
 def _second_optimizer(graph, optimizer, report):

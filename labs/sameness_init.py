@@ -111,7 +111,7 @@ def constant_value(tensor):
     """The value of a tensor computed from constants only (run in a session when TensorFlow cannot fold
     it), or None."""
     if any(op.type in _RANDOM_OPS or op.type.startswith(("Placeholder", "Var", "ReadVariable", "Shape"))
-           for op in ancestors([tensor.op])):
+           for op in ancestors([tensor.op], control=False)):  # (a number made under control_dependencies is one)
         return None
     value = tf.get_static_value(tensor)
     if value is None:
@@ -123,14 +123,14 @@ def constant_value(tensor):
     return np.asarray(value)
 
 
-def ancestors(ops):
-    """Every op the given ops depend on (data and control inputs), themselves included."""
+def ancestors(ops, control=True):
+    """Every op the given ops depend on (data and, with control, control inputs), themselves included."""
     seen, stack = set(), list(ops)
     while stack:
         op = stack.pop()
         if op not in seen:
             seen.add(op)
-            stack.extend([t.op for t in op.inputs] + list(op.control_inputs))
+            stack.extend([t.op for t in op.inputs] + (list(op.control_inputs) if control else []))
     return seen
 
 

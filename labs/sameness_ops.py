@@ -7,8 +7,9 @@ dilations, keepdims, the dtype of a cast) and its inputs' Values; a post's named
 walk. Two graphs compute the same on the path when their Values have the same key. What does not change
 a value is left out: tf.identity, a reshape to the shape it already has (the cross-entropy makes some),
 the order of the inputs of a sum, a product or tf.equal, how an axis is written (1 or -1 of two), a
-softmax on another axis written as TensorFlow writes it (transpose, softmax, transpose), and whether a
-bias is added with tf.nn.bias_add or `+` (said in a note).
+softmax or a cross-entropy on another axis written as TensorFlow writes it (transposes around the op: read
+as its axis), whether a bias is added with tf.nn.bias_add or `+`, and a ReLU written after its max pool
+(both said in a note).
 """
 
 import hashlib
@@ -53,9 +54,11 @@ class Value:
     """One value on a path: kind "op" (then `op`, `type`, `settings`, `inputs`), or an end of the walk:
     "node" (a post's named node), "variable", "placeholder", "constant", "loop"."""
 
-    def __init__(self, kind, what, op=None, inputs=(), settings=(), plus=()):
+    def __init__(self, kind, what, op=None, inputs=(), settings=(), plus=(), swapped=()):
         self.kind, self.what, self.op, self.inputs, self.settings = kind, what, op, list(inputs), tuple(settings)
         self.plus = tuple(plus) + tuple(p for v in self.inputs for p in v.plus)  # biases added with `+`
+        # (relu, pool) of a ReLU written after its max pool
+        self.swapped = tuple(swapped) + tuple(p for v in self.inputs for p in v.swapped)
         text = repr((kind, what, self.settings, [v.key for v in self.inputs]))
         self.key = hashlib.sha1(text.encode()).hexdigest()
 
@@ -156,15 +159,34 @@ def _op_value(tensor, op, inputs):
     softmax = _softmax_on_another_axis(op, inputs)
     if softmax:
         return softmax
+    pooled = _relu_after_max_pool(op, inputs)
+    if pooled:
+        return pooled
     bias = _bias_added_with_plus(op, inputs)
     if bias:
         return Value("op", "BiasAdd", op, bias, (("data_format", "NHWC"),), plus=[op])
     if op.type in _COMMUTATIVE:
         inputs = sorted(inputs, key=lambda v: v.key)
     settings = _settings(op)
+    if op.type == "SoftmaxCrossEntropyWithLogits":
+        inputs, axis = _cross_entropy_axis(op, inputs)
+        settings += (("axis", axis),)
     if len(op.outputs) > 1:
         settings += (("output", tensor.value_index),)
     return Value("op", op.type, op, inputs, settings)
+
+
+def _cross_entropy_axis(op, inputs):
+    """(inputs, axis) of the cross-entropy: with axis=a not the last, TensorFlow transposes both inputs to put
+    the classes last; read as the untransposed inputs and the axis."""
+    rank = op.inputs[0].shape.rank or 0
+    if not all(v.kind == "op" and v.type == "Transpose" for v in inputs):
+        return inputs, rank - 1
+    perms = [sameness_init.constant_value(v.op.inputs[1]) for v in inputs]
+    if any(p is None for p in perms) or list(perms[0]) != list(perms[1]):
+        return inputs, rank - 1
+    moved = [i for i, p in enumerate(perms[0]) if p != i]
+    return [v.inputs[0] for v in inputs], moved[0] if moved else len(perms[0]) - 1
 
 
 def _softmax_on_another_axis(op, inputs):
@@ -182,6 +204,16 @@ def _softmax_on_another_axis(op, inputs):
     if len(moved) != 2 or moved[1] != len(first) - 1:
         return None
     return Value("op", inner.type, op, inner.inputs[0].inputs[:1], (("axis", moved[0]),))
+
+
+def _relu_after_max_pool(op, inputs):
+    """relu(max_pool(x)) as max_pool(relu(x)): a ReLU keeps the order of numbers, so the two are the same
+    numbers and the same gradients (the largest of a window is positive in both or zeroed in both)."""
+    pool = inputs[0] if inputs else None
+    if op.type != "Relu" or pool.kind != "op" or pool.type != "MaxPool" or len(pool.inputs) != 1:
+        return None
+    relu = Value("op", "Relu", op, pool.inputs, _settings(op))
+    return Value("op", "MaxPool", pool.op, [relu], pool.settings, swapped=[(op, pool.op)])
 
 
 def _bias_added_with_plus(op, inputs):
@@ -203,8 +235,8 @@ def _settings(op):
         if name in _IGNORED_ATTRS or name.startswith("_"):
             continue
         value = _plain(op.get_attr(name))
-        if isinstance(value, tf.DType) and value.is_integer:
-            continue  # an index type (argmax's int64 or int32) changes no value
+        if isinstance(value, tf.DType) and value.is_integer and name != "DstT":
+            continue  # an index type (argmax's int64 or int32) changes no value; a cast to int32 does
         found.append((name, value))
     return tuple(found)
 
@@ -235,11 +267,13 @@ def _axes(value, rank):
 
 # Where two Values part, in words.
 
-def differences(mine, theirs, where, renamed=()):
+def differences(mine, theirs, where, renamed=(), quiet=()):
     """The sentences that say where `mine` and `theirs` (Values of one path) differ; [] when they do not.
-    renamed: variable names whose difference is said already (one graph has them, the other not)."""
+    renamed: variable names whose difference is said already (one graph has them, the other not); quiet:
+    placeholders and variables whose dtype or shape is said already (the tf.cast, tf.reshape or tf.one_hot
+    written after one follows from it)."""
     said = []
-    _walk(mine, theirs, where, said, None, None, frozenset(renamed))
+    _walk(mine, theirs, where, said, None, None, frozenset(renamed) | {("quiet", n) for n in quiet})
     return said
 
 
@@ -261,23 +295,79 @@ def _walk(mine, theirs, where, said, parent, index, renamed):
             else:
                 _walk(a, b, where, said, mine, i, renamed)
         return
+    if _reordered(mine, theirs):
+        said.append(_reordered_sentence(mine, theirs, where))
+        return _walk(mine.inputs[0].inputs[0], theirs.inputs[0].inputs[0], where, said, None, None, renamed)
     extra = _inner(mine, theirs)
     if extra is not None:
-        said.append(_extra_sentence(mine, extra, where))
+        if not (theirs.kind in ("node", "variable") and ("quiet", theirs.what) in renamed and
+                mine.type in ("Cast", "Reshape", "OneHot")):
+            said.append(_extra_sentence(mine, extra, where))
         return _walk(extra, theirs, where, said, parent, index, renamed)
     missing = _inner(theirs, mine)
     if missing is not None:
         said.append("{}, yours has no {} after {}: graphs/ has {} there".format(
             where, _api(theirs.type), describe(mine), describe(theirs)))
         return _walk(mine, missing, where, said, parent, index, renamed)
-    if parent is not None and mine.kind == "op" and theirs.kind != "op" and _holds(mine, theirs.key):
+    if parent is not None and mine.kind == "op" and _holds(mine, theirs.key):
         said.append("{}, yours has {} between {} and {}, which graphs/ does not have: take it out".format(
             where, describe(mine), describe(theirs), describe(parent)))
     elif parent is not None and not mine.kind == theirs.kind == "op":
         said.append("{}, {} takes {} as its `{}` where graphs/'s takes {}".format(
             where, describe(parent), describe(mine), _argument(parent, index), describe(theirs)))
     else:
-        said.append("{}, yours has {} where graphs/ has {}".format(where, describe(mine), describe(theirs)))
+        said.append("{}, yours has {} where graphs/ has {}{}".format(where, describe(mine), describe(theirs),
+                                                                       _hint(mine, theirs)))
+
+
+def _reordered(mine, theirs):
+    """Two ops one after the other in the other order: mine is A(B(x)) where theirs is B(A(x))."""
+    if not (mine.kind == theirs.kind == "op" and mine.inputs and theirs.inputs and mine.type != theirs.type):
+        return False
+    a, b = mine.inputs[0], theirs.inputs[0]
+    return a.kind == b.kind == "op" and a.type == theirs.type and b.type == mine.type and a.inputs and b.inputs and \
+        a.inputs[0].key == b.inputs[0].key
+
+
+def _reordered_sentence(mine, theirs, where):
+    return "{}, yours has {} after {} where graphs/ has {} after {}: swap them".format(
+        where, describe(mine), describe(mine.inputs[0]), _api(theirs.type), _api(mine.type))
+
+
+def _hint(mine, theirs):
+    """Why common replacements are not the same numbers, and what to write."""
+    if theirs.type == "SoftmaxCrossEntropyWithLogits" and _has_type(mine, "Log"):
+        return (": a cross-entropy written by hand from tf.nn.softmax is not graphs/'s op (the log of a softmax "
+                "that rounds to 0 is -inf, as with LTFN 5's costs in the thousands, and a tf.clip_by_value changes "
+                "the cost of each image it clips and stops its gradient); write " + _CROSS_ENTROPY)
+    if theirs.type == "SoftmaxCrossEntropyWithLogits":
+        return ": write " + _CROSS_ENTROPY
+    if theirs.type == "Mean":
+        return _losses_hint(mine)
+    if theirs.type == "Relu" and mine.type == "Maximum":
+        return (": tf.maximum(x, 0.0) gives the same values, but where x is exactly 0 (a zero bias on LTFN 5's "
+                "blank borders) its gradient is 1 and tf.nn.relu's is 0; write tf.nn.relu")
+    return ""
+
+
+def _losses_hint(value):
+    """What to write for a cost made by tf.compat.v1.losses (its ops are in a name scope of its own)."""
+    if value.kind == "op" and "softmax_cross_entropy_loss" in value.op.name.split("/"):
+        return (": tf.compat.v1.losses weighs and sums the cross-entropies its own way; write "
+                "tf.reduce_mean(" + _CROSS_ENTROPY + ")")
+    return ""
+
+
+def _has_type(value, op_type):
+    seen, stack = set(), [value]
+    while stack:
+        v = stack.pop()
+        if v.type == op_type:
+            return True
+        if id(v) not in seen:
+            seen.add(id(v))
+            stack.extend(v.inputs)
+    return False
 
 
 def _holds(value, key):
@@ -365,6 +455,9 @@ def _fixed_batch(op, mine, theirs):
 
 
 def _extra_sentence(outer, inner, where):
+    if describe(outer) == describe(inner):  # both inside one call: the call is what differs
+        return "{}, yours has {}, which graphs/ does not have{}".format(
+            where, describe(outer), _losses_hint(outer) or ": take it out")
     if inner.kind == "op" and inner.type == outer.type:
         return "{}, yours applies {} twice ({}, then {}) where graphs/ applies it once: take one out".format(
             where, _api(outer.type), _name(inner), _name(outer))
@@ -372,10 +465,18 @@ def _extra_sentence(outer, inner, where):
         where, describe(outer), describe(inner))
 
 
+# Calls that make several ops in a name scope of their own, said as the call (`layer1/dropout`).
+_SCOPED_CALLS = (("dropout", "tf.nn.dropout"), ("batchnorm", "tf.nn.batch_normalization"),
+                 ("clip_by_value", "tf.clip_by_value"), ("l2_loss", "tf.nn.l2_loss"),
+                 ("softmax_cross_entropy_with_logits", "tf.nn.softmax_cross_entropy_with_logits"),
+                 ("softmax_cross_entropy_loss", "tf.compat.v1.losses.softmax_cross_entropy"))
+_CROSS_ENTROPY = "tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)"
+
+
 def describe(v):
     """`layer1/Conv2D` (tf.nn.conv2d), `logits`, the variable `layer1/layer1_weights`, the constant [-1, 6272]."""
     if v.kind == "op":
-        return "{} ({})".format(_name(v), _api(v.type))
+        return describe_op(v.op, v.type)
     if v.kind == "node":
         return "`{}`".format(v.what)
     if v.kind == "constant":
@@ -383,6 +484,17 @@ def describe(v):
     if v.kind == "loop":
         return "a loop's value `{}`".format(v.what)
     return "the {} `{}`".format(v.kind, v.what)
+
+
+def describe_op(op, op_type=None):
+    """`layer1/Conv2D` (tf.nn.conv2d); an op inside a call's own name scope as the call: `layer1/dropout`
+    (tf.nn.dropout). op_type: what the op is read as (a softmax on another axis ends in a transpose)."""
+    parts = op.name.split("/")
+    for scope, call in _SCOPED_CALLS:
+        for i, part in enumerate(parts[:-1]):
+            if part == scope or part.startswith(scope + "_") and part[len(scope) + 1:].isdigit():
+                return "`{}` ({})".format("/".join(parts[:i + 1]), call)
+    return "`{}` ({})".format(op.name, _api(op_type or op.type))
 
 
 def _name(v):

@@ -141,8 +141,8 @@ class HandBuiltTest(absltest.TestCase):
         with mock.patch.object(layers, "_variables", renamed):
             report, = hand_built_reports(lessons.find_notebook(ROOT, "ltfn1"))
         self.assertFalse(report.same)
-        self.assertIn("graphs/ has the variable `layer1/layer1_renamed_weights` [784, 10], yours has none",
-                      str(report))
+        self.assertIn("where graphs/ has `layer1/layer1_renamed_weights` [784, 10] and `layer1/layer1_renamed_bias` "
+                      "[10] (the same shapes, other names)", str(report))
 
 
 def has_form(path):
@@ -256,7 +256,8 @@ class ExercisesTest(absltest.TestCase):
             self.assertFalse(report.same, lesson)
         report, = hand_built_reports(lessons.find_notebook(ROOT, "ltfn1"), forms["ltfn1"])
         said = str(report)
-        self.assertIn("graphs/ has the variable `layer1/layer1_weights` [784, 10], yours has none", said)
+        self.assertIn("yours has no layer `layer1`: graphs/ has `layer1/layer1_weights` [784, 10] and "
+                      "`layer1/layer1_bias` [10]", said)
         self.assertIn('there is no `cost` (the cost): give it name="cost"', said)
         # LTFN 6's form leaves the weights of every network to write: its check cells stop (NotWrittenYet, a
         # NotImplementedError naming the network) before any graph is judged, so nothing unwritten passes.
@@ -446,7 +447,7 @@ class ExecuteTest(absltest.TestCase):
         self.assertTrue(stopped and all("exercise" in c.metadata["tags"] for c in stopped[:1]))
         said = "".join(o.get("text", "") for o in nb.cells[check].outputs)
         self.assertTrue(said.startswith("Your graph differs from graphs/model.build_graph('linear'"), said)
-        self.assertIn("yours has none of that name", said)
+        self.assertIn("yours has no layer `layer1`", said)
 
     def test_ltfn6_a_blank_corrected_after_the_cells_below_ran(self):
         # The learner writes LTFN 5's weights wrong (x 0.01), runs on past the check (which says so) through
