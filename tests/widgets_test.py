@@ -6,6 +6,7 @@ toggle), labs/microscope (LTFN 6's initialization microscope), labs/questions (p
 each answer is compared with the same session.run made by hand here).
 """
 
+import base64
 import collections
 import contextlib
 import hashlib
@@ -13,6 +14,10 @@ import html
 import io
 import math
 import os
+import re
+import signal
+import subprocess
+from unittest import mock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -22,7 +27,9 @@ import tensorflow as tf  # noqa: E402
 from data import loader  # noqa: E402
 from graphs import model  # noqa: E402
 from graphs import posts  # noqa: E402
+from labs import board  # noqa: E402
 from labs import deps  # noqa: E402
+from labs import display  # noqa: E402
 from labs import explorer  # noqa: E402
 from labs import microscope  # noqa: E402
 from labs import questions  # noqa: E402
@@ -699,6 +706,119 @@ class QuestionsTest(tf.test.TestCase):
                 questions.cost_code(nodes, session, batch.images)
         self._card_answers("logits", 1)
         self._card_answers("cost", 1)
+
+
+class BoardTest(tf.test.TestCase):
+    """labs/board (LTFN 2's TensorBoard cell): what it writes, read back from the event file, and the servers
+    it stops."""
+
+    def test_one_training_step_and_one_test_step_under_their_tags(self):
+        graph, nodes, init_op = model.build_graph("linear", "random_normal", 0.5)
+        weights = graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+        train, test = small_batch(12, seed=1), small_batch(7, seed=2)
+        logdir = os.path.join(self.create_tempdir().full_path, "board")
+        os.makedirs(logdir)
+        stale = os.path.join(logdir, "events.out.tfevents.0.stale")
+        with open(stale, "w") as f:
+            f.write("an older run's file")
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init_op)
+            w, b = sorted(session.run(weights), key=np.ndim, reverse=True)
+            with mock.patch.object(board, "stop_with_kernel") as stop:
+                self.assertEqual(board.traced_steps(session, nodes, train, test, logdir, (784,), batch_size=5), logdir)
+            moved = sorted(session.run(weights), key=np.ndim, reverse=True)
+        # By hand: one step of gradient descent at 0.5 on the mean cross-entropy of the first 5 training images.
+        x, y = train.images[:5].astype(np.float64), train.labels[:5]
+        logits = x @ w + b
+        softmax = np.exp(logits - logits.max(1, keepdims=True))
+        softmax /= softmax.sum(1, keepdims=True)
+        error = (softmax - y) / len(x)
+        self.assertAllClose(moved, [w - 0.5 * x.T @ error, b - 0.5 * error.sum(0)], rtol=1e-4, atol=1e-5)
+        stop.assert_called_once_with()
+        self.assertFalse(os.path.exists(stale))  # the folder was emptied first
+        runs, graphs = {}, []
+        for name in os.listdir(logdir):
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
+                if event.HasField("tagged_run_metadata"):
+                    metadata = tf.compat.v1.RunMetadata.FromString(event.tagged_run_metadata.run_metadata)
+                    runs[event.tagged_run_metadata.tag] = {
+                        stats.node_name: [[d.size for d in out.tensor_description.shape.dim] for out in stats.output]
+                        for device in metadata.step_stats.dev_stats for stats in device.node_stats}
+                elif event.HasField("graph_def"):
+                    graphs.append(tf.compat.v1.GraphDef.FromString(event.graph_def))
+        self.assertEqual(set(runs), {board.TRAIN_TAG, board.TEST_TAG})
+        self.assertEqual((board.TRAIN_TAG, board.TEST_TAG), ("train_step", "test_step"))
+        self.assertLen(graphs, 1)
+        self.assertEqual({n.name for n in graphs[0].node}, {op.name for op in graph.get_operations()})
+        # The training step ran the optimizer's updates and the cost; the test step neither, nor any labels.
+        updates = {op.name for op in graph.get_operations() if op.type.startswith("ResourceApply")}
+        self.assertNotEmpty(updates)
+        self.assertLessEqual(updates, set(runs["train_step"]))
+        self.assertTrue(any(reading.scope(n) == "cost" for n in runs["train_step"]))
+        self.assertEqual({n for n in runs["test_step"] if reading.scope(n) in ("cost", "gradients", "labels")}
+                         | (updates & set(runs["test_step"])), set())
+        self.assertFalse(any("labels" in n for n in runs["test_step"]))
+        # Batches of 5: the training images fed, and the first 5 test images.
+        fed = [shape for node, shapes in runs["test_step"].items() if node.startswith("_arg_input")
+               for shape in shapes]
+        self.assertEqual(fed, [[5, 784]])
+
+    def test_stop_children_stops_this_processs_tensorboards_only(self):
+        Info = collections.namedtuple("Info", ["pid"])
+        child = subprocess.Popen(["sleep", "60"])
+        # A TensorBoard this process did not start: its parent is the shell.
+        shell = subprocess.Popen(["sh", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE, text=True)
+        grandchild = int(shell.stdout.readline())
+        try:
+            infos = [Info(grandchild), Info(child.pid), Info(2 ** 22 + 1)]  # the last: no such process
+            with mock.patch("tensorboard.manager.get_all", return_value=infos):
+                self.assertEqual(board._children_tensorboards(), [child.pid])
+                board.stop_children()
+            self.assertEqual(child.wait(timeout=60), -signal.SIGTERM)
+            self.assertTrue(os.path.exists("/proc/{}".format(grandchild)))
+        finally:
+            if child.poll() is None:
+                child.kill()
+            os.kill(grandchild, signal.SIGTERM)
+            shell.wait(timeout=60)
+            shell.stdout.close()
+
+    def test_stop_with_kernel_registers_once(self):
+        with mock.patch.object(board, "_registered", []), mock.patch("atexit.register") as register:
+            board.stop_with_kernel()
+            board.stop_with_kernel()
+        register.assert_called_once_with(board.stop_children)
+
+
+class DisplayTest(tf.test.TestCase):
+    """labs/display: a widget's stand-in on a page rendered without a kernel, read back part by part."""
+
+    STATIC = re.compile(r"<div class='ltfn-static'><p><b>(.*)</b> \(interactive in the live lesson\)</p>(.*)"
+                        r"<p><i>(.*)</i></p></div>", re.S)
+
+    def test_the_stand_in_shows_the_title_the_picture_and_where_the_live_widget_is(self):
+        import ipywidgets as widgets
+
+        widget = widgets.HTML("live")
+        png = b"\x89PNG\r\n\x1a\n and some bytes"
+        picture = display.png_img(png)
+        title = "Fetch <logits> & cost"
+        shown = []
+        with mock.patch("IPython.display.display", lambda data, raw: shown.append((data, raw))):
+            display.show(widget, picture, title)
+        (data, raw), = shown
+        self.assertTrue(raw)
+        self.assertEqual(data, display.bundle(widget, picture, title))
+        self.assertEqual(data[display.WIDGET_VIEW]["model_id"], widget.model_id)  # the live widget itself
+        said_title, said_picture, note = self.STATIC.fullmatch(data["text/html"]).groups()
+        self.assertEqual(html.unescape(said_title), title)
+        self.assertNotIn("<logits>", said_title)  # escaped: shown as text, not taken for a tag
+        self.assertEqual(said_picture, picture)
+        encoded = re.fullmatch(r"<img src='data:image/png;base64,([A-Za-z0-9+/=]+)'/>", said_picture).group(1)
+        self.assertEqual(base64.b64decode(encoded), png)
+        self.assertEqual(note, display.NOTE)
+        self.assertIn("open the lesson with <code>bazel run //:lessons</code>", note)
+        self.assertEqual(data["text/plain"], title + " (interactive: open the lesson with bazel run //:lessons)")
 
 
 if __name__ == "__main__":
