@@ -618,16 +618,20 @@ class QuestionsTest(tf.test.TestCase):
         message = next(line for line in raised.exception.message.splitlines() if "placeholder tensor" in line)
         self.assertEqual(self._evidence("cost"), ["TensorFlow: InvalidArgumentError: " + message.strip()])
 
-    def _card_answers(self, name, right):
-        """Checks a card: no pick refuses, a wrong pick is told the right one, the right pick is right."""
+    def _card_answers(self, name, right, says):
+        """Checks a card: no pick refuses, a wrong pick is told the right one, the right pick is right; and the
+        right choice's words begin with `says`, what the test found by hand (a choice's text and its condition
+        could disagree)."""
         card = questions.Card(questions.find(name), 1)
+        self.assertStartsWith(card.question.choices[right].text, says)
         card.check.click()
         self.assertIn("Pick an answer first", card.result.value)
         self.assertIsNone(card.outcome)  # nothing ran before the prediction
         wrong = (right + 1) % len(card.question.choices)
         card.choices.value = card.question.choices[wrong].text
         card.check.click()
-        self.assertIn("Not this one", card.result.value)
+        verdict = html.unescape(card.result.value.split("<b>", 1)[1].split("</b>", 1)[0])
+        self.assertEqual(verdict, "Not this one: the run says \u201c{}\u201d.".format(card.question.choices[right].text))
         card.choices.value = card.question.choices[right].text
         self.assertEqual(card.result.value, "")  # a new pick hides the answer until checked
         card.check.click()
@@ -647,7 +651,7 @@ class QuestionsTest(tf.test.TestCase):
             session.run(init)
             by_hand = [float(session.run(y)) for _ in range(3)]
         self.assertEqual(by_hand, [0.0, 0.0, 0.0])
-        card = self._card_answers("identity", 1)
+        card = self._card_answers("identity", 1, "{:g}, {:g}, {:g}: ".format(*by_hand))
         self.assertIn("increment did NOT run", card.result.value)
 
     def test_assign_and_its_variable(self):
@@ -658,7 +662,7 @@ class QuestionsTest(tf.test.TestCase):
         read = graph.as_graph_element(x).op
         self.assertNotIn(increment.op, read.control_inputs)
         self.assertNotIn(increment.op, [t.op for t in read.inputs])
-        self._card_answers("assign_and_read", 2)
+        self._card_answers("assign_and_read", 2, "Either: ")
 
     def test_summary_never_fetched(self):
         graph = tf.Graph()
@@ -667,10 +671,10 @@ class QuestionsTest(tf.test.TestCase):
             summary, = graph.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)
         sub = tf.compat.v1.graph_util.extract_sub_graph(graph.as_graph_def(), [optimizer.name])
         self.assertNotIn(summary.op.name, [n.name for n in sub.node])
-        self._card_answers("summary", 1)
+        self._card_answers("summary", 1, "No: ")
 
     def test_update_ops(self):
-        card = self._card_answers("update_ops", 1)
+        card = self._card_answers("update_ops", 1, "Still 0: ")
         self.assertEqual(card.outcome.facts["moving_mean"], 0.0)
         self.assertAllClose(card.outcome.facts["right_moving_mean"], card.outcome.facts["batch_mean"] / 2, rtol=0.01)
 
@@ -682,8 +686,9 @@ class QuestionsTest(tf.test.TestCase):
         with self._session(graph) as session:
             session.run(init)
             session.run(result, {take: False})
-            self.assertEqual(float(session.run(x)), 1.0)
-        self._card_answers("cond", 1)
+            after = float(session.run(x))
+        self.assertEqual(after, 1.0)
+        self._card_answers("cond", 1, "{:g}: ".format(after))
 
     def test_test_loop_trains(self):
         graph, nodes, init = model.build_graph("linear", "random_normal", 0.5)
@@ -694,7 +699,7 @@ class QuestionsTest(tf.test.TestCase):
             before = session.run(weights)
             questions.test_loop_code(nodes, session, batch.images, batch.labels)
             self.assertFalse(np.array_equal(session.run(weights)[0], before[0]))
-        self._card_answers("test_loop", 1)
+        self._card_answers("test_loop", 1, "Yes: ")
 
     def test_logits_and_cost_without_labels(self):
         graph, nodes, init = model.build_graph("linear", "random_normal", 0.01)
@@ -704,8 +709,8 @@ class QuestionsTest(tf.test.TestCase):
             self.assertEqual(questions.logits_code(nodes, session, batch.images).shape, (8, 10))
             with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "placeholder tensor 'labels'"):
                 questions.cost_code(nodes, session, batch.images)
-        self._card_answers("logits", 1)
-        self._card_answers("cost", 1)
+        self._card_answers("logits", 1, "It returns logits; the weights run, cost and optimizer do not")
+        self._card_answers("cost", 1, "An error: You must feed a value for placeholder tensor 'labels'")
 
 
 class BoardTest(tf.test.TestCase):
