@@ -235,13 +235,60 @@ class ExplorerTest(tf.test.TestCase):
     def test_every_node_can_be_listed_and_the_choices_stay(self):
         e = linear_explorer()
         e.fetches.value = ("cost", "accuracy")
-        short = len(e.fetches.options)
-        e.all_nodes.value = True
+        short = e.fetches.options
+        # The short list: the posts' names first, each once, then the rest; no gradient, initializer or saver.
+        posts_names = [n for n in deps.POST_NAMES if n in {op.name for op in e.graph.get_operations()}]
+        self.assertEqual(list(short[:len(posts_names)]), posts_names)
+        self.assertEqual(len(set(short)), len(short))
+        self.assertEqual([n for n in short if n.startswith(("gradients", "init", "save"))], [])
+        with mock.patch.object(explorer.Explorer, "redraw", autospec=True) as redraw:
+            e.all_nodes.value = True
+        redraw.assert_called_once_with(e)  # new options and choices, one redraw
         self.assertEqual(len(e.fetches.options), len(e.graph.get_operations()))
         self.assertIn("gradients/layer1/MatMul_grad/MatMul", e.fetches.options)
         self.assertEqual(e.fetches.value, ("cost", "accuracy"))
         e.all_nodes.value = False
-        self.assertEqual(len(e.fetches.options), short)
+        self.assertEqual(e.fetches.options, short)
+        # A choice the short list does not hold gives way to its first node, not to no fetch at all.
+        e.all_nodes.value = True
+        e.fetches.value = ("gradients/layer1/MatMul_grad/MatMul",)
+        e.all_nodes.value = False
+        self.assertEqual(e.fetches.value, (short[0],))
+        self.assertIn("Will run", e.prediction_text.value)
+
+    def test_the_default_batch_is_the_first_100_test_images(self):
+        test = loader.load_mnist().test
+        batch = explorer.default_batch()
+        self.assertAllEqual(batch.images, test.images[:100])
+        self.assertAllEqual(batch.labels, test.labels[:100])
+
+    def test_why_a_placeholder_must_be_fed_names_the_fetch_and_the_op_that_needs_it(self):
+        e = linear_explorer()
+        types = {op.name: op.type for op in e.graph.get_operations()}
+        for fetches, feeds in ((("cost",), ("input",)), (("cost",), ()), (("accuracy", "logits"), ("labels",))):
+            with self.subTest(fetches=fetches, feeds=feeds):
+                e.fetches.value, e.feeds.value = fetches, feeds
+                unfed = [p for p in reading.placeholders_needed(e.graph, list(fetches)) if p not in feeds]
+                reasons = {}
+                for line in _text(e.prediction_text.value):
+                    if line.startswith("NOT fed: "):
+                        name, why = reading.after(line, "NOT fed: ").split(" (red border): ")
+                        self.assertTrue(why.endswith("; session.run will refuse"), line)
+                        reasons[name] = why[:-len("; session.run will refuse")]
+                self.assertEqual(list(reasons), unfed)
+                for name, why in reasons.items():
+                    # `<fetch> needs it through <node> (<type>)`: a fetch whose walk reaches that node, which
+                    # reaches the placeholder.
+                    fetch, node, kind = re.fullmatch(r"(\S+) needs it through (\S+) \((\w+)\)", why).groups()
+                    self.assertIn(fetch, fetches)
+                    self.assertEqual(types[node], kind)
+                    self.assertIn(node, reading.needed(e.graph, [fetch])[0])
+                    self.assertIn(name, reading.needed(e.graph, [node])[0])
+                e.run_button.click()
+                why = next(line for line in _text(e.result.value) if line.startswith("Why: "))
+                # The run's Why is about one placeholder: the reason given is that placeholder's own.
+                self.assertEqual(why, "Why: {}, and every placeholder a fetch depends on must be fed. Feed {} too, or "
+                                      "fetch something that does not need it.".format(reasons[unfed[0]], unfed[0]))
 
     def test_a_learners_own_graph(self):
         graph = tf.Graph()
@@ -488,6 +535,40 @@ class QuestionsTest(tf.test.TestCase):
             self.assertLen(questions.answer(q, outcome), 1, (q.name, outcome.facts))
             self.assertNotEmpty(outcome.evidence)
 
+    def test_each_choice_holds_for_the_facts_its_words_describe(self):
+        # What each choice's words say a run would observe (numbers read from the words themselves), and the
+        # one choice that must hold for it: a choice whose condition and words disagree fails here, whatever
+        # this machine's TensorFlow does.
+        def numbers(text):
+            return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text.split(":")[0])]
+        labels_error = "InvalidArgumentError: You must feed a value for placeholder tensor 'labels'"
+        described = {
+            "logits": [{"error": labels_error, "cost_ran": False, "optimizer_ran": False, "weights_ran": True},
+                       {"error": None, "cost_ran": False, "optimizer_ran": False, "weights_ran": True},
+                       {"error": None, "cost_ran": True, "optimizer_ran": True, "weights_ran": True}],
+            "cost": [{"error": "", "value": 2.5}, {"error": labels_error, "value": None}, {"error": "", "value": 0.0}],
+            "test_loop": [{"changed": False, "update_ran": False}, {"changed": True, "update_ran": True}],
+            "identity": [{"values": numbers(c.text), "increment_ran": None, "right_values": None}
+                         for c in questions.find("identity").choices],
+            "assign_and_read": [{"ordered": True, "seen": {"[1, 1]": 20}, "both_ran": True},
+                                {"ordered": True, "seen": {"[1, 0]": 20}, "both_ran": True},
+                                {"ordered": False, "seen": {"[1, 1]": 12, "[1, 0]": 8}, "both_ran": True}],
+            "summary": [{"summary_ran": True, "fetched_ran": True}, {"summary_ran": False, "fetched_ran": True}],
+            # The prompt's batch has mean 5: "About 2.5" moved halfway, "Still 0" never moved, "About 5" set to it.
+            "update_ops": [{"moving_mean": number, "updates_ran": number != 0, "batch_mean": 5.0}
+                           for c in questions.find("update_ops").choices for number in numbers(c.text)[:1]],
+            # The third choice (an error) is never right: tf.cond takes these branches.
+            "cond": [{"x_after": numbers(c.text)[0], "increment_ran": numbers(c.text)[0] == 1.0, "result": 0.0}
+                     for c in questions.find("cond").choices[:2]],
+        }
+        self.assertIn("whose mean is 5", questions.find("update_ops").prompt)
+        self.assertEqual(set(described), {q.name for q in questions.QUESTIONS})
+        for name, facts in described.items():
+            question = questions.find(name)
+            for index, observed in enumerate(facts):
+                with self.subTest(question=name, choice=question.choices[index].text):
+                    self.assertEqual(questions.answer(question, questions.Outcome(observed, [], "")), [index])
+
     def _evidence(self, name):
         """The question's evidence lines, as the card shows them once checked."""
         card = questions.Card(questions.find(name), 1)
@@ -717,6 +798,21 @@ class BoardTest(tf.test.TestCase):
     """labs/board (LTFN 2's TensorBoard cell): what it writes, read back from the event file, and the servers
     it stops."""
 
+    @staticmethod
+    def _runs(logdir):
+        """({tag: {traced node: its outputs' shapes}}, [GraphDef]) of the event files in `logdir`."""
+        runs, graphs = {}, []
+        for name in os.listdir(logdir):
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
+                if event.HasField("tagged_run_metadata"):
+                    metadata = tf.compat.v1.RunMetadata.FromString(event.tagged_run_metadata.run_metadata)
+                    runs[event.tagged_run_metadata.tag] = {
+                        stats.node_name: [[d.size for d in out.tensor_description.shape.dim] for out in stats.output]
+                        for device in metadata.step_stats.dev_stats for stats in device.node_stats}
+                elif event.HasField("graph_def"):
+                    graphs.append(tf.compat.v1.GraphDef.FromString(event.graph_def))
+        return runs, graphs
+
     def test_one_training_step_and_one_test_step_under_their_tags(self):
         graph, nodes, init_op = model.build_graph("linear", "random_normal", 0.5)
         weights = graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
@@ -732,6 +828,11 @@ class BoardTest(tf.test.TestCase):
             with mock.patch.object(board, "stop_with_kernel") as stop:
                 self.assertEqual(board.traced_steps(session, nodes, train, test, logdir, (784,), batch_size=5), logdir)
             moved = sorted(session.run(weights), key=np.ndim, reverse=True)
+            # The lesson's call: batches of 100 (its default), into a folder that does not exist yet.
+            fresh = os.path.join(self.create_tempdir().full_path, "new", "board")
+            with mock.patch.object(board, "stop_with_kernel"):
+                board.traced_steps(session, nodes, small_batch(100), small_batch(120), fresh, (784,))
+            self.assertEqual(self._runs(fresh)[0]["test_step"]["_arg_input_0_0"], [[100, 784]])
         # By hand: one step of gradient descent at 0.5 on the mean cross-entropy of the first 5 training images.
         x, y = train.images[:5].astype(np.float64), train.labels[:5]
         logits = x @ w + b
@@ -741,16 +842,7 @@ class BoardTest(tf.test.TestCase):
         self.assertAllClose(moved, [w - 0.5 * x.T @ error, b - 0.5 * error.sum(0)], rtol=1e-4, atol=1e-5)
         stop.assert_called_once_with()
         self.assertFalse(os.path.exists(stale))  # the folder was emptied first
-        runs, graphs = {}, []
-        for name in os.listdir(logdir):
-            for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
-                if event.HasField("tagged_run_metadata"):
-                    metadata = tf.compat.v1.RunMetadata.FromString(event.tagged_run_metadata.run_metadata)
-                    runs[event.tagged_run_metadata.tag] = {
-                        stats.node_name: [[d.size for d in out.tensor_description.shape.dim] for out in stats.output]
-                        for device in metadata.step_stats.dev_stats for stats in device.node_stats}
-                elif event.HasField("graph_def"):
-                    graphs.append(tf.compat.v1.GraphDef.FromString(event.graph_def))
+        runs, graphs = self._runs(logdir)
         self.assertEqual(set(runs), {board.TRAIN_TAG, board.TEST_TAG})
         self.assertEqual((board.TRAIN_TAG, board.TEST_TAG), ("train_step", "test_step"))
         self.assertLen(graphs, 1)
@@ -775,12 +867,15 @@ class BoardTest(tf.test.TestCase):
         shell = subprocess.Popen(["sh", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE, text=True)
         grandchild = int(shell.stdout.readline())
         try:
-            infos = [Info(grandchild), Info(child.pid), Info(2 ** 22 + 1)]  # the last: no such process
+            infos = [Info(2 ** 22 + 1), Info(grandchild), Info(child.pid)]  # the first: no such process
             with mock.patch("tensorboard.manager.get_all", return_value=infos):
                 self.assertEqual(board._children_tensorboards(), [child.pid])
                 board.stop_children()
             self.assertEqual(child.wait(timeout=60), -signal.SIGTERM)
             self.assertTrue(os.path.exists("/proc/{}".format(grandchild)))
+            # One that stopped on its own in between is no error.
+            with mock.patch.object(board, "_children_tensorboards", return_value=[child.pid]):
+                board.stop_children()
         finally:
             if child.poll() is None:
                 child.kill()
