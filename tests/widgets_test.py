@@ -503,6 +503,80 @@ class MicroscopeTest(tf.test.TestCase):
         s.scale.value = 10.0
         self.assertIn("EXPLODING", s.verdict.value)
 
+    def _drawn(self):
+        """The microscope redrawn (the scale set back to 1, then to itself); returns the Figure its picture was saved
+        from (histogram_png's), to read the panels back."""
+        from matplotlib import figure as figures
+
+        drawn = []
+
+        class Recorded(figures.Figure):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                drawn.append(self)
+        with mock.patch.object(figures, "Figure", Recorded):
+            self.scope.redraw()
+        figure, = drawn
+        return figure
+
+    def test_the_title_says_the_weights_loaded(self):
+        s = self.scope
+        pattern = r"(?:N\(0, ([0-9.e+-]+)\^2\)|(\w+))(?: x ([0-9.e+-]+))? at step 0"
+        for scheme, stddev, scale in (("variance_scaling", 0.1, 1.0), ("xavier", 0.1, 0.02), ("custom", 0.5, 1.0),
+                                      ("custom", 3.0, 0.1)):
+            with self.subTest(scheme=scheme, stddev=stddev, scale=scale):
+                s.scale.value = 1.0
+                s.scheme.value, s.stddev.value = scheme, stddev
+                base = s.look.layers[0].w_std
+                s.scale.value = scale
+                title = html.unescape(s.verdict.value.split("<b>", 1)[1].split("</b>", 1)[0])
+                said_stddev, said_scheme, said_scale = re.fullmatch(pattern, title).groups()
+                self.assertEqual(said_scheme, None if scheme == "custom" else scheme)
+                # The numbers the title states are the loaded weights' own: their spread, and its ratio to scale 1's.
+                self.assertAllClose(float(said_scale or 1), s.look.layers[0].w_std / base, rtol=1e-3)
+                if scheme == "custom":
+                    self.assertAllClose(float(said_stddev), base, rtol=0.1)  # 576 weights: within 10 %
+                self.assertEqual(self._drawn()._suptitle.get_text(), title)
+
+    def test_each_histogram_is_titled_with_the_array_it_counts(self):
+        graph, nodes, init_op = model.build_graph("conv4", "variance_scaling", 0.001, 0)
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init_op)
+            logits, predictions = session.run([nodes.logits, nodes.predictions],
+                                              {nodes.input: self.batch.images.reshape(-1, 28, 28, 1)})
+        panels = {ax.get_title(): ax.patches[0].get_data() for ax in self._drawn().axes}
+        self.assertEqual(list(panels), ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", "logits",
+                                        "predictions"])
+        self.assertAllClose(panels["logits"].edges[[0, -1]], [logits.min(), logits.max()], rtol=1e-4)
+        self.assertEqual(panels["logits"].values.sum(), logits.size)
+        # predictions on 0..1, every one of them counted
+        self.assertAllEqual(panels["predictions"].edges[[0, -1]], [0.0, 1.0])
+        self.assertAllEqual(panels["predictions"].values, np.histogram(predictions, bins=50, range=(0, 1))[0])
+        for name in panels:
+            if name.endswith("_conv"):
+                pre = graph.get_tensor_by_name("{0}/{0}_conv:0".format(name.split("_")[0]))
+                with tf.compat.v1.Session(graph=graph) as session:
+                    session.run(init_op)
+                    array = session.run(pre, {nodes.input: self.batch.images.reshape(-1, 28, 28, 1)})
+                counted = array.ravel()[:microscope.HISTOGRAM_VALUES]  # the first 2^19 values tell the shape
+                self.assertEqual(panels[name].values.sum(), counted.size, name)
+                self.assertAllClose(panels[name].edges[[0, -1]], [counted.min(), counted.max()], rtol=1e-4, atol=1e-5)
+
+    def test_a_panel_with_values_past_float32_says_how_many_it_left_out(self):
+        s = self.scope
+        s.scheme.value = "custom"
+        s.stddev.value = 1e4
+        s.scale.value = 1000.0
+        self.assertIn("OVERFLOWED", s.verdict.value)
+        said = {}
+        for ax in self._drawn().axes:
+            name, _, rest = ax.get_title().partition(" (")
+            said[name] = int(rest.split(" not finite)")[0]) if rest else 0
+        for name, value in s.look.values.items():
+            flat = np.asarray(value).ravel()[:microscope.HISTOGRAM_VALUES]
+            self.assertEqual(said[name], int(np.sum(~np.isfinite(flat))), name)
+        self.assertGreater(sum(said.values()), 0)
+
     def test_custom_stddev_including_odd_values(self):
         s = self.scope
         self.assertTrue(s.stddev.disabled)
