@@ -113,6 +113,14 @@ class ExamplesTest(tf.test.TestCase):
                 for rings in re.findall(r"\b(one|two|three) rings?\b", words):
                     case, = cases
                     self.assertEqual((case.padded_input.shape[0] - case.input.shape[0]) // 2, numbers[rings])
+        for ex in self.examples.values():  # the formula's depth: the filters' count, or the input's for pooling
+            for case in ex.cases:
+                depth, source = re.search(r"; depth (\d+) = (number of filters|input depth)$", case.formula).groups()
+                self.assertEqual(int(depth), case.output.shape[2], case.formula)
+                self.assertEqual(int(depth), case.input.shape[2] if source == "input depth" else case.filters.shape[3])
+        # A filter the case before showed is not printed again: once per example where every case shares it.
+        for name in ("edges", "stride"):
+            self.assertEqual(convolutions.format_example(self.examples[name]).count("\nFilter:\n"), 1, name)
         light, dark = re.search(r"Light pixels are (\d+), dark ones (\d+)", self.examples["edges"].explanation).groups()
         light_to_dark = self.examples["edges"].cases[0]
         self.assertEqual(light_to_dark.label, "light-to-dark")
