@@ -609,6 +609,14 @@ class QuestionsTest(tf.test.TestCase):
             self.assertLen(questions.answer(q, outcome), 1, (q.name, outcome.facts))
             self.assertNotEmpty(outcome.evidence)
 
+    def test_the_stand_in_test_batch_is_100_images_in_mnists_range(self):
+        # LTFN 2's batch of 100; pixels in [0, 1] as MNIST's; one-hot labels; seeded.
+        images, labels = questions._test_batch()
+        self.assertEqual((images.shape, labels.shape), ((100, 784), (100, 10)))
+        self.assertTrue(0.0 <= images.min() < 0.01 and 0.99 < images.max() <= 1.0, (images.min(), images.max()))
+        self.assertAllEqual(labels.sum(1), np.ones(100))
+        self.assertAllEqual(questions._test_batch()[0], images)
+
     def test_each_choice_holds_for_the_facts_its_words_describe(self):
         # What each choice's words say a run would observe (numbers read from the words themselves), and the
         # one choice that must hold for it: a choice whose condition and words disagree fails here, whatever
