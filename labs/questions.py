@@ -347,7 +347,8 @@ QUESTIONS = [
                         lambda f: not f["error"] and f["cost_ran"] and f["optimizer_ran"]),
              ], _run_logits),
     Question("cost", "cost without labels (LTFN 2)", "Only `input` is fed. What happens?", [cost_code], [
-        Choice("It returns a cost computed from the logits alone", lambda f: f["value"] is not None),
+        # A cost of 0 is the third choice's, not this one's: one run, one right answer.
+        Choice("It returns a cost computed from the logits alone", lambda f: f["value"] not in (None, 0.0)),
         Choice("An error: You must feed a value for placeholder tensor 'labels'",
                lambda f: f["value"] is None and "labels" in f["error"]),
         Choice("It returns 0: a missing placeholder counts as zeros", lambda f: f["value"] == 0.0),

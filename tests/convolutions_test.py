@@ -4,6 +4,7 @@ import contextlib
 import io
 import math
 import os
+import re
 import subprocess
 import sys
 from unittest import mock
@@ -79,6 +80,51 @@ class ExamplesTest(tf.test.TestCase):
                 self.assertEqual(drawn.suptitle(fig), "LTFN 4 - {}: {}".format(example.name, example.title))
             finally:
                 plt.close(fig)
+
+    def test_the_words_state_the_sizes_and_counts_of_the_arrays(self):
+        # Every size, count and pixel value a title or explanation states, read back and compared with the arrays.
+        numbers = {"one": 1, "two": 2, "three": 3}
+        for ex in self.examples.values():
+            with self.subTest(example=ex.name):
+                words = ex.title + " " + ex.explanation
+                cases = ex.cases
+                sizes, products = set(), set()
+                for case in cases:
+                    for array in [case.input, case.output] + [a for a in [case.padded_input] if a is not None]:
+                        sizes |= {array.shape[:2], array.shape}
+                    if case.filters is None:
+                        sizes.add((case.pool_size,) * 2)
+                    else:
+                        k, _, depth, _ = case.filters.shape
+                        sizes |= {case.filters.shape[:2], case.filters.shape[:3]}
+                        products |= {k * k * depth, k * k}  # a window's products, in all and per input depth
+                for text in re.findall(r"\b\d+(?:x\d+)+\b", words):
+                    self.assertIn(tuple(int(n) for n in text.split("x")), sizes, text)
+                for count in re.findall(r"(\d+) products", words):
+                    self.assertIn(int(count), products)
+                for stride in re.findall(r"[Ss]tride (\d+)", ex.title):
+                    self.assertEqual({case.stride for case in cases}, {int(stride)})
+                for depth in re.findall(r"[Ii]nput depth (\d+)", words):
+                    self.assertEqual({case.input.shape[2] for case in cases}, {int(depth)})
+                for depth in re.findall(r"[Oo]utput (?:depth(?: of)?|of depth) (\d+)", words):
+                    self.assertEqual({case.output.shape[2] for case in cases}, {int(depth)})
+                for count in re.findall(r"\b([Oo]ne|[Tt]wo|[Tt]hree) (?:\d+x\d+x\d+ )?filters?\b", words):
+                    self.assertEqual({case.filters.shape[3] for case in cases}, {numbers[count.lower()]})
+                for rings in re.findall(r"\b(one|two|three) rings?\b", words):
+                    case, = cases
+                    self.assertEqual((case.padded_input.shape[0] - case.input.shape[0]) // 2, numbers[rings])
+        for ex in self.examples.values():  # the formula's depth: the filters' count, or the input's for pooling
+            for case in ex.cases:
+                depth, source = re.search(r"; depth (\d+) = (number of filters|input depth)$", case.formula).groups()
+                self.assertEqual(int(depth), case.output.shape[2], case.formula)
+                self.assertEqual(int(depth), case.input.shape[2] if source == "input depth" else case.filters.shape[3])
+        # A filter the case before showed is not printed again: once per example where every case shares it.
+        for name in ("edges", "stride"):
+            self.assertEqual(convolutions.format_example(self.examples[name]).count("\nFilter:\n"), 1, name)
+        light, dark = re.search(r"Light pixels are (\d+), dark ones (\d+)", self.examples["edges"].explanation).groups()
+        light_to_dark = self.examples["edges"].cases[0]
+        self.assertEqual(light_to_dark.label, "light-to-dark")
+        self.assertEqual((int(light), int(dark)), (light_to_dark.input[0, 0, 0], light_to_dark.input[0, -1, 0]))
 
     def test_tensorflow_matches_numpy_reference(self):
         for ex in self.examples.values():

@@ -3,12 +3,14 @@
 Random batches stand in for MNIST: what runs does not depend on the pixels.
 """
 
+import collections
 import contextlib
 import io
 import os
 import re
 import shutil
 import subprocess
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -224,6 +226,28 @@ class DotTest(tf.test.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("<svg", done.stdout)
 
+    def test_placeholders_are_ellipses_the_rest_boxes(self):
+        graph, _, _, _, _, p = _setup("fc3", "cost", ["input"])
+        nodes, _ = _parse_dot(deps.to_dot(graph, p, "fc3"))
+        placeholders = {op.name for op in graph.get_operations() if op.type == "Placeholder"}
+        self.assertEqual({n for n, attrs in nodes.items() if "shape=ellipse" in attrs}, placeholders)
+        self.assertEqual(placeholders, {"input", "labels"})
+        # Each box is labelled with its scope, and with how many ops it holds if more than one.
+        counts = collections.Counter(deps.scope_of(op.name) for op in graph.get_operations())
+        for scope, n in counts.items():
+            label = re.search(r'label="((?:[^"\\]|\\.)*)"', nodes[scope]).group(1)
+            self.assertEqual(label, scope if n == 1 else "{}\\n{} ops".format(scope, n), scope)
+        self.assertEqual(counts["input"], 1)
+
+    def test_without_graphviz_the_report_says_how_to_render_the_dot_file(self):
+        path = os.path.join(self.create_tempdir().full_path, "g.dot")
+        out = io.StringIO()
+        with mock.patch.object(deps.shutil, "which", return_value=None), contextlib.redirect_stdout(out):
+            deps.explain("linear", ["logits"], None, lambda: _batch("linear"), dot_path=path)
+        self.assertEqual(out.getvalue().splitlines()[-2:], [
+            "Graph: {}".format(path), "  render it: apt-get install graphviz, then dot -Tsvg {} -o graph.svg".format(path)])
+        self.assertTrue(os.path.exists(path))
+
     def test_unwritable_path_is_one_line(self):
         graph, _, _, _, _, p = _setup("linear", "logits")
         blocker = os.path.join(self.create_tempdir().full_path, "file")
@@ -352,6 +376,84 @@ class ReportReadTest(tf.test.TestCase):
             self.assertEqual(said[key], expected[key], key)
         self.assertEqual(said["added"][1], expected["added"][1])
         self.assertLessEqual(set(said["added"][0]), set(expected["added"][0]) | set(kernels))
+
+
+class ReportWordsTest(tf.test.TestCase):
+    """//:deps' other lines read back: the heading, why a run failed and the chain it names, the shapes table."""
+
+    def test_a_shape_says_what_it_knows(self):
+        # `?` is a dimension left None (LTFN 2's batch); a known 0 is shown as 0.
+        self.assertEqual(deps.format_shape(tf.TensorShape([None, 28, 28, 1])), "(?, 28, 28, 1)")
+        self.assertEqual(deps.format_shape([0, 784]), "(0, 784)")
+        self.assertEqual(deps.format_shape([-1, 10]), "(?, 10)")
+        self.assertEqual(deps.format_shape([7]), "(7,)")
+        self.assertEqual(deps.format_shape(tf.TensorShape(None)), "<unknown>")
+
+    def test_the_heading_names_the_net_and_its_init(self):
+        for net, init in (("linear", None), ("fc3", None), ("linear", "xavier")):
+            with self.subTest(net=net, init=init):
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    deps.explain(net, ["logits"], None, lambda: _batch(net), init=init)
+                heading = out.getvalue().splitlines()[0]
+                said_net, said_init = re.fullmatch(r"LTFN 2 — what session\.run executes in (\w+) \(init (\w+)\)",
+                                                   heading).groups()
+                self.assertEqual((said_net, said_init), (net, init or posts.DEFAULT_INIT[net]))
+
+    def test_why_a_run_failed_follows_edges_of_the_graph(self):
+        for net, fetches, feeds in (("linear", ["cost"], ["input"]), ("fc3", ["accuracy"], ["input"]),
+                                    ("linear", ["logits", "cost"], ["labels"])):
+            with self.subTest(net=net, fetches=fetches, feeds=feeds):
+                code, lines = _printed(net, fetches, feeds, _batch(net))
+                self.assertEqual(code, 0)
+                graph = _graph_of(net)[0]
+                unfed = [n for n in reading.placeholders_needed(graph, fetches) if n not in feeds]
+                why = next(line for line in lines if line.startswith("Why: "))
+                fetch, missing, node, kind, also = re.fullmatch(
+                    r"Why: (\S+) depends on (\S+) through (\S+) \((\w+)\), and every placeholder in the fetched "
+                    r"sub-graph must be fed; feed (.+) too, or fetch something that does not need it \(e\.g\. logits\)\.",
+                    why).groups()
+                self.assertIn(fetch, fetches)
+                self.assertEqual(missing, unfed[0])
+                self.assertEqual(also.split(" and "), unfed)
+                chain = reading.after(lines[lines.index(why) + 1], "  (the dependency: ")[:-1].split(" <- ")
+                self.assertEqual((chain[0], chain[-1]), (fetch, missing))
+                ops = {op.name: op for op in graph.get_operations()}
+                for consumer, source in zip(chain, chain[1:]):  # `a <- b`: a reads b's output (or waits for it)
+                    self.assertIn(source, [t.op.name for t in ops[consumer].inputs] +
+                                  [c.name for c in ops[consumer].control_inputs], (consumer, source))
+                self.assertIn(node, chain[1:-1])
+                self.assertEqual(ops[node].type, kind)
+
+    def test_the_shapes_table_static_and_run_columns(self):
+        # With the rewrites on, Grappler fuses nodes away: their run shapes come from fetching them (`*`).
+        batch = _batch("fc3", n=6)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = deps.explain("fc3", ["logits"], None, lambda: batch, rewrites=True, shapes=True)
+        self.assertEqual(code, 0)
+        lines = out.getvalue().splitlines()
+        start = lines.index("Shapes (LTFN 2): static shape in the graph, and the shape a batch of 6 produced")
+        self.assertEqual(lines[start + 1].split(), ["node", "op", "static", "run"])
+        rows = {}
+        for line in lines[start + 2:]:
+            match = re.fullmatch(r"  (\S+) +(\S+) +(\(.*?\)) +(\(.*?\))( \*)?", line)
+            if not match:
+                break
+            rows[match.group(1)] = match.group(2, 3, 4) + (bool(match.group(5)),)
+        graph, runs, kernels = _own_trace("fc3", ["logits"], None, batch, rewrites=True)
+        fed = reading.placeholders_needed(graph, ["logits"])  # their run shape is the fed value's
+        shapeless = ("Const", "VarHandleOp", "ReadVariableOp", "NoOp")  # their outputs say nothing of the batch
+        expected = {}
+        for op in graph.get_operations():
+            if op.name in runs | set(fed) and op.type not in shapeless:
+                static = op.outputs[0].shape.as_list()
+                expected[op.name] = (op.type, "({})".format(", ".join("?" if d is None else str(d) for d in static)),
+                                     "({})".format(", ".join(str(6 if d is None else d) for d in static)),
+                                     op.name not in kernels and op.name not in fed)
+        self.assertEqual(rows, expected)
+        self.assertTrue(any(starred for *_, starred in rows.values()))
+        self.assertEqual(lines[start + 2 + len(rows)], "  * fused away in the traced run; shape from fetching the tensor itself")
 
 
 class CommandLineTest(tf.test.TestCase):

@@ -19,6 +19,7 @@ from data import loader
 from labs import deps
 from labs import pitfalls
 from programs import pitfalls as program
+from session import trainer
 from tests import reading
 from tests import testing
 
@@ -34,6 +35,15 @@ def _value(side, start):
 
 def _watched(side):
     return {w.node: (w.predicted, w.ran) for w in side.watch}
+
+
+def _label(side, start, pattern):
+    """The numbers a value's label states (`pattern`'s groups, as ints where they are digits)."""
+    found = [label for label, _ in side.numbers if label.startswith(start)]
+    assert len(found) == 1, (start, side.numbers)
+    match = re.search(pattern, found[0])
+    assert match, (pattern, found[0])
+    return [int(g.replace(",", "")) if g.replace(",", "").isdigit() else g for g in match.groups()]
 
 
 def _printed(side):
@@ -109,6 +119,29 @@ class PitfallsTest(tf.test.TestCase):
             else:  # printed to 4 significant digits
                 self.assertAllClose(shown, value, rtol=5e-4, atol=0, msg=label)
 
+    def run_scored(self, name):
+        """Runs pitfall `name` recording each trainer.score call: (Result, [(labels scored against, accuracy)])."""
+        calls, real = [], trainer.score
+
+        def score(logits, labels):
+            result = real(logits, labels)
+            calls.append((np.array(labels), result[1]))
+            return result
+        with mock.patch.object(trainer, "score", score):
+            return self.run_pitfall(name), calls
+
+    def assert_scored_on_the_images_it_names(self, side, calls, start):
+        """The accuracy (or accuracies) labelled `start...` was scored against exactly the test images its label
+        names: `(test 1000-1999)`, or `2,000 test images` (the first 2,000)."""
+        (label, value), = [(l, v) for l, v in side.numbers if l.startswith(start)]
+        span = re.search(r"\(test (\d+)-(\d+)\)", label)
+        count = re.search(r"([\d,]+) test images", label)
+        begin, end = (int(span.group(1)), int(span.group(2)) + 1) if span else (0, int(count.group(1).replace(",", "")))
+        expected = self.data.test.labels[begin:end]
+        for accuracy in value if isinstance(value, list) else [value]:
+            self.assertTrue(any(a == accuracy and np.array_equal(labels, expected) for labels, a in calls),
+                            (label, accuracy))
+
     def assert_all(self, side, predicted, ran=None):
         for node, (p, r) in _watched(side).items():
             self.assertEqual(p, predicted, node)
@@ -134,7 +167,9 @@ class PitfallsTest(tf.test.TestCase):
         self.assertEqual(done.stdout.strip(), "True", done.stderr[-2000:])
 
     def test_update_ops(self):
-        wrong, right = self.run_pitfall("update_ops")
+        (wrong, right), calls = self.run_scored("update_ops")
+        for side in (wrong, right):
+            self.assert_scored_on_the_images_it_names(side, calls, "test accuracy in inference mode")
         mean = "moving_mean after"
         variance = "moving_variance after"
         # Without the dependency the moving statistics never move from their initial 0 and 1 ...
@@ -153,6 +188,8 @@ class PitfallsTest(tf.test.TestCase):
         wrong, right = self.run_pitfall("assign_not_fetched")
         self.assertEqual(_value(wrong, "images_seen"), [0] * pitfalls.RUNS)
         self.assertEqual(_value(right, "images_seen"), [100 * (i + 1) for i in range(pitfalls.RUNS)])
+        runs, batch = _label(right, "images_seen", r"by (\d+) runs on batches of (\d+)$")
+        self.assertEqual(_value(right, "images_seen"), [batch * (i + 1) for i in range(runs)])
         self.assert_all(wrong, False)
         self.assert_all(right, True)
         self.assertEqual(wrong.prediction.unused_feeds, ["input:0"])  # nothing the fetch needs reads it
@@ -167,6 +204,8 @@ class PitfallsTest(tf.test.TestCase):
         wrong, right = self.run_pitfall("control_dependencies_alias")
         self.assertEqual(_value(wrong, "session.run(y)"), [0.0] * pitfalls.RUNS)
         self.assertEqual(_value(right, "session.run(y)"), [float(i + 1) for i in range(pitfalls.RUNS)])
+        runs, = _label(right, "session.run(y)", r"^session\.run\(y\), (\d+) times$")
+        self.assertEqual(_value(right, "session.run(y)"), [float(i + 1) for i in range(runs)])
         self.assert_all(wrong, False)
         self.assert_all(right, True)
         # y = x fetched the variable's own read, made with the variable, outside the block.
@@ -176,11 +215,16 @@ class PitfallsTest(tf.test.TestCase):
         wrong, right = self.run_pitfall("summary_not_fetched")
         self.assertEqual(_value(wrong, "`train_cost` scalars"), 0)
         self.assertEqual(_value(right, "`train_cost` scalars"), pitfalls.RUNS)
+        steps, = _label(right, "`train_cost` scalars", r"after (\d+) training steps$")
+        self.assertEqual(_value(right, "`train_cost` scalars"), steps)  # one scalar per fetched step
         self.assert_all(wrong, False)
         self.assert_all(right, True)
 
     def test_feed_any_tensor(self):
-        wrong, right = self.run_pitfall("feed_any_tensor")
+        (wrong, right), calls = self.run_scored("feed_any_tensor")
+        for side in (wrong, right):
+            for start in ("accuracy against the labels of the images fed", "accuracy against the labels of the batch"):
+                self.assert_scored_on_the_images_it_names(side, calls, start)
         # The fed layer1 output came from another batch: the logits are that batch's, exactly.
         self.assertEqual(_value(wrong, "largest difference"), 0.0)
         self.assertGreater(_value(right, "largest difference"), 1.0)
@@ -200,6 +244,16 @@ class PitfallsTest(tf.test.TestCase):
         wrong, right = self.run_pitfall("cond_outside_branches")
         self.assertEqual(_value(wrong, "counter after"), pitfalls.RUNS)
         self.assertEqual(_value(right, "counter after"), 0)
+        runs, pred = _label(wrong, "counter after", r"^counter after (\d+) runs with pred=(\w+) \(the true branch")
+        self.assertEqual((_value(wrong, "counter after"), _value(right, "counter after")),
+                         (runs, runs if pred == "True" else 0))
+        # The branch functions by what they are: `then` runs when pred is True, `else` when it is False.
+        for side in (wrong, right):
+            said = {w.node: w for w in side.watch}
+            self.assertEqual(said["cond/then/..."].what, "the true branch's function (then)")
+            self.assertEqual(said["cond/else/..."].what, "the false branch's function (else)")
+            taken = "true" if pred == "True" else "false"
+            self.assertEqual([w.what.split()[1] for w in side.watch if w.node.startswith("cond/") and w.ran], [taken])
         self.assertEqual(_watched(wrong)["AssignAddVariableOp"], (True, True))
         for side in (wrong, right):  # pred=False: the false branch's function ran, the true one's did not
             self.assertEqual(_watched(side)["cond/then/..."], (None, False))
@@ -209,6 +263,8 @@ class PitfallsTest(tf.test.TestCase):
     def test_graph_grows_in_loop(self):
         wrong, right = self.run_pitfall("graph_grows_in_loop")
         before, first, last = _value(wrong, "nodes in the graph")
+        steps, = _label(wrong, "nodes in the graph", r"after step 1 / after step (\d+)$")
+        self.assertEqual(last, before + (first - before) * steps)
         per_step = first - before
         self.assertGreater(per_step, 0)
         self.assertEqual(last, before + per_step * pitfalls.LOOP_STEPS)
@@ -264,9 +320,16 @@ class PitfallsTest(tf.test.TestCase):
         self.assert_all(right, True)
 
     def test_dropout_left_on(self):
-        wrong, right = self.run_pitfall("dropout_left_on")
+        (wrong, right), calls = self.run_scored("dropout_left_on")
         left_on = _value(wrong, "test accuracy of")
         off = _value(right, "test accuracy of")
+        for side in (wrong, right):
+            self.assert_scored_on_the_images_it_names(side, calls, "test accuracy of")
+            evaluations, = _label(side, "test accuracy of", r"^test accuracy of (\d+) evaluations")
+            self.assertLen(_value(side, "test accuracy of"), evaluations)
+        # The right side's branch is dropout's `then` (training=True); evaluation feeds nothing: False.
+        (branch,), = [right.watch]
+        self.assertEqual((branch.what, branch.ran), ("the true branch's function (then)", False))
         self.assertGreater(len(set(left_on)), 1)  # another accuracy at every evaluation
         self.assertEqual(len(set(off)), 1)
         self.assertGreater(off[0], max(left_on))

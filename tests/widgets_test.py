@@ -6,6 +6,7 @@ toggle), labs/microscope (LTFN 6's initialization microscope), labs/questions (p
 each answer is compared with the same session.run made by hand here).
 """
 
+import base64
 import collections
 import contextlib
 import hashlib
@@ -13,6 +14,10 @@ import html
 import io
 import math
 import os
+import re
+import signal
+import subprocess
+from unittest import mock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -22,7 +27,9 @@ import tensorflow as tf  # noqa: E402
 from data import loader  # noqa: E402
 from graphs import model  # noqa: E402
 from graphs import posts  # noqa: E402
+from labs import board  # noqa: E402
 from labs import deps  # noqa: E402
+from labs import display  # noqa: E402
 from labs import explorer  # noqa: E402
 from labs import microscope  # noqa: E402
 from labs import questions  # noqa: E402
@@ -228,13 +235,60 @@ class ExplorerTest(tf.test.TestCase):
     def test_every_node_can_be_listed_and_the_choices_stay(self):
         e = linear_explorer()
         e.fetches.value = ("cost", "accuracy")
-        short = len(e.fetches.options)
-        e.all_nodes.value = True
+        short = e.fetches.options
+        # The short list: the posts' names first, each once, then the rest; no gradient, initializer or saver.
+        posts_names = [n for n in deps.POST_NAMES if n in {op.name for op in e.graph.get_operations()}]
+        self.assertEqual(list(short[:len(posts_names)]), posts_names)
+        self.assertEqual(len(set(short)), len(short))
+        self.assertEqual([n for n in short if n.startswith(("gradients", "init", "save"))], [])
+        with mock.patch.object(explorer.Explorer, "redraw", autospec=True) as redraw:
+            e.all_nodes.value = True
+        redraw.assert_called_once_with(e)  # new options and choices, one redraw
         self.assertEqual(len(e.fetches.options), len(e.graph.get_operations()))
         self.assertIn("gradients/layer1/MatMul_grad/MatMul", e.fetches.options)
         self.assertEqual(e.fetches.value, ("cost", "accuracy"))
         e.all_nodes.value = False
-        self.assertEqual(len(e.fetches.options), short)
+        self.assertEqual(e.fetches.options, short)
+        # A choice the short list does not hold gives way to its first node, not to no fetch at all.
+        e.all_nodes.value = True
+        e.fetches.value = ("gradients/layer1/MatMul_grad/MatMul",)
+        e.all_nodes.value = False
+        self.assertEqual(e.fetches.value, (short[0],))
+        self.assertIn("Will run", e.prediction_text.value)
+
+    def test_the_default_batch_is_the_first_100_test_images(self):
+        test = loader.load_mnist().test
+        batch = explorer.default_batch()
+        self.assertAllEqual(batch.images, test.images[:100])
+        self.assertAllEqual(batch.labels, test.labels[:100])
+
+    def test_why_a_placeholder_must_be_fed_names_the_fetch_and_the_op_that_needs_it(self):
+        e = linear_explorer()
+        types = {op.name: op.type for op in e.graph.get_operations()}
+        for fetches, feeds in ((("cost",), ("input",)), (("cost",), ()), (("accuracy", "logits"), ("labels",))):
+            with self.subTest(fetches=fetches, feeds=feeds):
+                e.fetches.value, e.feeds.value = fetches, feeds
+                unfed = [p for p in reading.placeholders_needed(e.graph, list(fetches)) if p not in feeds]
+                reasons = {}
+                for line in _text(e.prediction_text.value):
+                    if line.startswith("NOT fed: "):
+                        name, why = reading.after(line, "NOT fed: ").split(" (red border): ")
+                        self.assertTrue(why.endswith("; session.run will refuse"), line)
+                        reasons[name] = why[:-len("; session.run will refuse")]
+                self.assertEqual(list(reasons), unfed)
+                for name, why in reasons.items():
+                    # `<fetch> needs it through <node> (<type>)`: a fetch whose walk reaches that node, which
+                    # reaches the placeholder.
+                    fetch, node, kind = re.fullmatch(r"(\S+) needs it through (\S+) \((\w+)\)", why).groups()
+                    self.assertIn(fetch, fetches)
+                    self.assertEqual(types[node], kind)
+                    self.assertIn(node, reading.needed(e.graph, [fetch])[0])
+                    self.assertIn(name, reading.needed(e.graph, [node])[0])
+                e.run_button.click()
+                why = next(line for line in _text(e.result.value) if line.startswith("Why: "))
+                # The run's Why is about one placeholder: the reason given is that placeholder's own.
+                self.assertEqual(why, "Why: {}, and every placeholder a fetch depends on must be fed. Feed {} too, or "
+                                      "fetch something that does not need it.".format(reasons[unfed[0]], unfed[0]))
 
     def test_a_learners_own_graph(self):
         graph = tf.Graph()
@@ -449,6 +503,80 @@ class MicroscopeTest(tf.test.TestCase):
         s.scale.value = 10.0
         self.assertIn("EXPLODING", s.verdict.value)
 
+    def _drawn(self):
+        """The microscope redrawn (the scale set back to 1, then to itself); returns the Figure its picture was saved
+        from (histogram_png's), to read the panels back."""
+        from matplotlib import figure as figures
+
+        drawn = []
+
+        class Recorded(figures.Figure):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                drawn.append(self)
+        with mock.patch.object(figures, "Figure", Recorded):
+            self.scope.redraw()
+        figure, = drawn
+        return figure
+
+    def test_the_title_says_the_weights_loaded(self):
+        s = self.scope
+        pattern = r"(?:N\(0, ([0-9.e+-]+)\^2\)|(\w+))(?: x ([0-9.e+-]+))? at step 0"
+        for scheme, stddev, scale in (("variance_scaling", 0.1, 1.0), ("xavier", 0.1, 0.02), ("custom", 0.5, 1.0),
+                                      ("custom", 3.0, 0.1)):
+            with self.subTest(scheme=scheme, stddev=stddev, scale=scale):
+                s.scale.value = 1.0
+                s.scheme.value, s.stddev.value = scheme, stddev
+                base = s.look.layers[0].w_std
+                s.scale.value = scale
+                title = html.unescape(s.verdict.value.split("<b>", 1)[1].split("</b>", 1)[0])
+                said_stddev, said_scheme, said_scale = re.fullmatch(pattern, title).groups()
+                self.assertEqual(said_scheme, None if scheme == "custom" else scheme)
+                # The numbers the title states are the loaded weights' own: their spread, and its ratio to scale 1's.
+                self.assertAllClose(float(said_scale or 1), s.look.layers[0].w_std / base, rtol=1e-3)
+                if scheme == "custom":
+                    self.assertAllClose(float(said_stddev), base, rtol=0.1)  # 576 weights: within 10 %
+                self.assertEqual(self._drawn()._suptitle.get_text(), title)
+
+    def test_each_histogram_is_titled_with_the_array_it_counts(self):
+        graph, nodes, init_op = model.build_graph("conv4", "variance_scaling", 0.001, 0)
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init_op)
+            logits, predictions = session.run([nodes.logits, nodes.predictions],
+                                              {nodes.input: self.batch.images.reshape(-1, 28, 28, 1)})
+        panels = {ax.get_title(): ax.patches[0].get_data() for ax in self._drawn().axes}
+        self.assertEqual(list(panels), ["layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", "logits",
+                                        "predictions"])
+        self.assertAllClose(panels["logits"].edges[[0, -1]], [logits.min(), logits.max()], rtol=1e-4)
+        self.assertEqual(panels["logits"].values.sum(), logits.size)
+        # predictions on 0..1, every one of them counted
+        self.assertAllEqual(panels["predictions"].edges[[0, -1]], [0.0, 1.0])
+        self.assertAllEqual(panels["predictions"].values, np.histogram(predictions, bins=50, range=(0, 1))[0])
+        for name in panels:
+            if name.endswith("_conv"):
+                pre = graph.get_tensor_by_name("{0}/{0}_conv:0".format(name.split("_")[0]))
+                with tf.compat.v1.Session(graph=graph) as session:
+                    session.run(init_op)
+                    array = session.run(pre, {nodes.input: self.batch.images.reshape(-1, 28, 28, 1)})
+                counted = array.ravel()[:microscope.HISTOGRAM_VALUES]  # the first 2^19 values tell the shape
+                self.assertEqual(panels[name].values.sum(), counted.size, name)
+                self.assertAllClose(panels[name].edges[[0, -1]], [counted.min(), counted.max()], rtol=1e-4, atol=1e-5)
+
+    def test_a_panel_with_values_past_float32_says_how_many_it_left_out(self):
+        s = self.scope
+        s.scheme.value = "custom"
+        s.stddev.value = 1e4
+        s.scale.value = 1000.0
+        self.assertIn("OVERFLOWED", s.verdict.value)
+        said = {}
+        for ax in self._drawn().axes:
+            name, _, rest = ax.get_title().partition(" (")
+            said[name] = int(rest.split(" not finite)")[0]) if rest else 0
+        for name, value in s.look.values.items():
+            flat = np.asarray(value).ravel()[:microscope.HISTOGRAM_VALUES]
+            self.assertEqual(said[name], int(np.sum(~np.isfinite(flat))), name)
+        self.assertGreater(sum(said.values()), 0)
+
     def test_custom_stddev_including_odd_values(self):
         s = self.scope
         self.assertTrue(s.stddev.disabled)
@@ -480,6 +608,48 @@ class QuestionsTest(tf.test.TestCase):
             outcome = q.run()
             self.assertLen(questions.answer(q, outcome), 1, (q.name, outcome.facts))
             self.assertNotEmpty(outcome.evidence)
+
+    def test_the_stand_in_test_batch_is_100_images_in_mnists_range(self):
+        # LTFN 2's batch of 100; pixels in [0, 1] as MNIST's; one-hot labels; seeded.
+        images, labels = questions._test_batch()
+        self.assertEqual((images.shape, labels.shape), ((100, 784), (100, 10)))
+        self.assertTrue(0.0 <= images.min() < 0.01 and 0.99 < images.max() <= 1.0, (images.min(), images.max()))
+        self.assertAllEqual(labels.sum(1), np.ones(100))
+        self.assertAllEqual(questions._test_batch()[0], images)
+
+    def test_each_choice_holds_for_the_facts_its_words_describe(self):
+        # What each choice's words say a run would observe (numbers read from the words themselves), and the
+        # one choice that must hold for it: a choice whose condition and words disagree fails here, whatever
+        # this machine's TensorFlow does.
+        def numbers(text):
+            return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text.split(":")[0])]
+        labels_error = "InvalidArgumentError: You must feed a value for placeholder tensor 'labels'"
+        described = {
+            "logits": [{"error": labels_error, "cost_ran": False, "optimizer_ran": False, "weights_ran": True},
+                       {"error": None, "cost_ran": False, "optimizer_ran": False, "weights_ran": True},
+                       {"error": None, "cost_ran": True, "optimizer_ran": True, "weights_ran": True}],
+            "cost": [{"error": "", "value": 2.5}, {"error": labels_error, "value": None}, {"error": "", "value": 0.0}],
+            "test_loop": [{"changed": False, "update_ran": False}, {"changed": True, "update_ran": True}],
+            "identity": [{"values": numbers(c.text), "increment_ran": None, "right_values": None}
+                         for c in questions.find("identity").choices],
+            "assign_and_read": [{"ordered": True, "seen": {"[1, 1]": 20}, "both_ran": True},
+                                {"ordered": True, "seen": {"[1, 0]": 20}, "both_ran": True},
+                                {"ordered": False, "seen": {"[1, 1]": 12, "[1, 0]": 8}, "both_ran": True}],
+            "summary": [{"summary_ran": True, "fetched_ran": True}, {"summary_ran": False, "fetched_ran": True}],
+            # The prompt's batch has mean 5: "About 2.5" moved halfway, "Still 0" never moved, "About 5" set to it.
+            "update_ops": [{"moving_mean": number, "updates_ran": number != 0, "batch_mean": 5.0}
+                           for c in questions.find("update_ops").choices for number in numbers(c.text)[:1]],
+            # The third choice (an error) is never right: tf.cond takes these branches.
+            "cond": [{"x_after": numbers(c.text)[0], "increment_ran": numbers(c.text)[0] == 1.0, "result": 0.0}
+                     for c in questions.find("cond").choices[:2]],
+        }
+        self.assertIn("whose mean is 5", questions.find("update_ops").prompt)
+        self.assertEqual(set(described), {q.name for q in questions.QUESTIONS})
+        for name, facts in described.items():
+            question = questions.find(name)
+            for index, observed in enumerate(facts):
+                with self.subTest(question=name, choice=question.choices[index].text):
+                    self.assertEqual(questions.answer(question, questions.Outcome(observed, [], "")), [index])
 
     def _evidence(self, name):
         """The question's evidence lines, as the card shows them once checked."""
@@ -611,16 +781,20 @@ class QuestionsTest(tf.test.TestCase):
         message = next(line for line in raised.exception.message.splitlines() if "placeholder tensor" in line)
         self.assertEqual(self._evidence("cost"), ["TensorFlow: InvalidArgumentError: " + message.strip()])
 
-    def _card_answers(self, name, right):
-        """Checks a card: no pick refuses, a wrong pick is told the right one, the right pick is right."""
+    def _card_answers(self, name, right, says):
+        """Checks a card: no pick refuses, a wrong pick is told the right one, the right pick is right; and the
+        right choice's words begin with `says`, what the test found by hand (a choice's text and its condition
+        could disagree)."""
         card = questions.Card(questions.find(name), 1)
+        self.assertStartsWith(card.question.choices[right].text, says)
         card.check.click()
         self.assertIn("Pick an answer first", card.result.value)
         self.assertIsNone(card.outcome)  # nothing ran before the prediction
         wrong = (right + 1) % len(card.question.choices)
         card.choices.value = card.question.choices[wrong].text
         card.check.click()
-        self.assertIn("Not this one", card.result.value)
+        verdict = html.unescape(card.result.value.split("<b>", 1)[1].split("</b>", 1)[0])
+        self.assertEqual(verdict, "Not this one: the run says \u201c{}\u201d.".format(card.question.choices[right].text))
         card.choices.value = card.question.choices[right].text
         self.assertEqual(card.result.value, "")  # a new pick hides the answer until checked
         card.check.click()
@@ -640,7 +814,7 @@ class QuestionsTest(tf.test.TestCase):
             session.run(init)
             by_hand = [float(session.run(y)) for _ in range(3)]
         self.assertEqual(by_hand, [0.0, 0.0, 0.0])
-        card = self._card_answers("identity", 1)
+        card = self._card_answers("identity", 1, "{:g}, {:g}, {:g}: ".format(*by_hand))
         self.assertIn("increment did NOT run", card.result.value)
 
     def test_assign_and_its_variable(self):
@@ -651,7 +825,7 @@ class QuestionsTest(tf.test.TestCase):
         read = graph.as_graph_element(x).op
         self.assertNotIn(increment.op, read.control_inputs)
         self.assertNotIn(increment.op, [t.op for t in read.inputs])
-        self._card_answers("assign_and_read", 2)
+        self._card_answers("assign_and_read", 2, "Either: ")
 
     def test_summary_never_fetched(self):
         graph = tf.Graph()
@@ -660,10 +834,10 @@ class QuestionsTest(tf.test.TestCase):
             summary, = graph.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)
         sub = tf.compat.v1.graph_util.extract_sub_graph(graph.as_graph_def(), [optimizer.name])
         self.assertNotIn(summary.op.name, [n.name for n in sub.node])
-        self._card_answers("summary", 1)
+        self._card_answers("summary", 1, "No: ")
 
     def test_update_ops(self):
-        card = self._card_answers("update_ops", 1)
+        card = self._card_answers("update_ops", 1, "Still 0: ")
         self.assertEqual(card.outcome.facts["moving_mean"], 0.0)
         self.assertAllClose(card.outcome.facts["right_moving_mean"], card.outcome.facts["batch_mean"] / 2, rtol=0.01)
 
@@ -675,8 +849,9 @@ class QuestionsTest(tf.test.TestCase):
         with self._session(graph) as session:
             session.run(init)
             session.run(result, {take: False})
-            self.assertEqual(float(session.run(x)), 1.0)
-        self._card_answers("cond", 1)
+            after = float(session.run(x))
+        self.assertEqual(after, 1.0)
+        self._card_answers("cond", 1, "{:g}: ".format(after))
 
     def test_test_loop_trains(self):
         graph, nodes, init = model.build_graph("linear", "random_normal", 0.5)
@@ -687,7 +862,7 @@ class QuestionsTest(tf.test.TestCase):
             before = session.run(weights)
             questions.test_loop_code(nodes, session, batch.images, batch.labels)
             self.assertFalse(np.array_equal(session.run(weights)[0], before[0]))
-        self._card_answers("test_loop", 1)
+        self._card_answers("test_loop", 1, "Yes: ")
 
     def test_logits_and_cost_without_labels(self):
         graph, nodes, init = model.build_graph("linear", "random_normal", 0.01)
@@ -697,8 +872,135 @@ class QuestionsTest(tf.test.TestCase):
             self.assertEqual(questions.logits_code(nodes, session, batch.images).shape, (8, 10))
             with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "placeholder tensor 'labels'"):
                 questions.cost_code(nodes, session, batch.images)
-        self._card_answers("logits", 1)
-        self._card_answers("cost", 1)
+        self._card_answers("logits", 1, "It returns logits; the weights run, cost and optimizer do not")
+        self._card_answers("cost", 1, "An error: You must feed a value for placeholder tensor 'labels'")
+
+
+class BoardTest(tf.test.TestCase):
+    """labs/board (LTFN 2's TensorBoard cell): what it writes, read back from the event file, and the servers
+    it stops."""
+
+    @staticmethod
+    def _runs(logdir):
+        """({tag: {traced node: its outputs' shapes}}, [GraphDef]) of the event files in `logdir`."""
+        runs, graphs = {}, []
+        for name in os.listdir(logdir):
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
+                if event.HasField("tagged_run_metadata"):
+                    metadata = tf.compat.v1.RunMetadata.FromString(event.tagged_run_metadata.run_metadata)
+                    runs[event.tagged_run_metadata.tag] = {
+                        stats.node_name: [[d.size for d in out.tensor_description.shape.dim] for out in stats.output]
+                        for device in metadata.step_stats.dev_stats for stats in device.node_stats}
+                elif event.HasField("graph_def"):
+                    graphs.append(tf.compat.v1.GraphDef.FromString(event.graph_def))
+        return runs, graphs
+
+    def test_one_training_step_and_one_test_step_under_their_tags(self):
+        graph, nodes, init_op = model.build_graph("linear", "random_normal", 0.5)
+        weights = graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+        train, test = small_batch(12, seed=1), small_batch(7, seed=2)
+        logdir = os.path.join(self.create_tempdir().full_path, "board")
+        os.makedirs(logdir)
+        stale = os.path.join(logdir, "events.out.tfevents.0.stale")
+        with open(stale, "w") as f:
+            f.write("an older run's file")
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(init_op)
+            w, b = sorted(session.run(weights), key=np.ndim, reverse=True)
+            with mock.patch.object(board, "stop_with_kernel") as stop:
+                self.assertEqual(board.traced_steps(session, nodes, train, test, logdir, (784,), batch_size=5), logdir)
+            moved = sorted(session.run(weights), key=np.ndim, reverse=True)
+            # The lesson's call: batches of 100 (its default), into a folder that does not exist yet.
+            fresh = os.path.join(self.create_tempdir().full_path, "new", "board")
+            with mock.patch.object(board, "stop_with_kernel"):
+                board.traced_steps(session, nodes, small_batch(100), small_batch(120), fresh, (784,))
+            self.assertEqual(self._runs(fresh)[0]["test_step"]["_arg_input_0_0"], [[100, 784]])
+        # By hand: one step of gradient descent at 0.5 on the mean cross-entropy of the first 5 training images.
+        x, y = train.images[:5].astype(np.float64), train.labels[:5]
+        logits = x @ w + b
+        softmax = np.exp(logits - logits.max(1, keepdims=True))
+        softmax /= softmax.sum(1, keepdims=True)
+        error = (softmax - y) / len(x)
+        self.assertAllClose(moved, [w - 0.5 * x.T @ error, b - 0.5 * error.sum(0)], rtol=1e-4, atol=1e-5)
+        stop.assert_called_once_with()
+        self.assertFalse(os.path.exists(stale))  # the folder was emptied first
+        runs, graphs = self._runs(logdir)
+        self.assertEqual(set(runs), {board.TRAIN_TAG, board.TEST_TAG})
+        self.assertEqual((board.TRAIN_TAG, board.TEST_TAG), ("train_step", "test_step"))
+        self.assertLen(graphs, 1)
+        self.assertEqual({n.name for n in graphs[0].node}, {op.name for op in graph.get_operations()})
+        # The training step ran the optimizer's updates and the cost; the test step neither, nor any labels.
+        updates = {op.name for op in graph.get_operations() if op.type.startswith("ResourceApply")}
+        self.assertNotEmpty(updates)
+        self.assertLessEqual(updates, set(runs["train_step"]))
+        self.assertTrue(any(reading.scope(n) == "cost" for n in runs["train_step"]))
+        self.assertEqual({n for n in runs["test_step"] if reading.scope(n) in ("cost", "gradients", "labels")}
+                         | (updates & set(runs["test_step"])), set())
+        self.assertFalse(any("labels" in n for n in runs["test_step"]))
+        # Batches of 5: the training images fed, and the first 5 test images.
+        fed = [shape for node, shapes in runs["test_step"].items() if node.startswith("_arg_input")
+               for shape in shapes]
+        self.assertEqual(fed, [[5, 784]])
+
+    def test_stop_children_stops_this_processs_tensorboards_only(self):
+        Info = collections.namedtuple("Info", ["pid"])
+        child = subprocess.Popen(["sleep", "60"])
+        # A TensorBoard this process did not start: its parent is the shell.
+        shell = subprocess.Popen(["sh", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE, text=True)
+        grandchild = int(shell.stdout.readline())
+        try:
+            infos = [Info(2 ** 22 + 1), Info(grandchild), Info(child.pid)]  # the first: no such process
+            with mock.patch("tensorboard.manager.get_all", return_value=infos):
+                self.assertEqual(board._children_tensorboards(), [child.pid])
+                board.stop_children()
+            self.assertEqual(child.wait(timeout=60), -signal.SIGTERM)
+            self.assertTrue(os.path.exists("/proc/{}".format(grandchild)))
+            # One that stopped on its own in between is no error.
+            with mock.patch.object(board, "_children_tensorboards", return_value=[child.pid]):
+                board.stop_children()
+        finally:
+            if child.poll() is None:
+                child.kill()
+            os.kill(grandchild, signal.SIGTERM)
+            shell.wait(timeout=60)
+            shell.stdout.close()
+
+    def test_stop_with_kernel_registers_once(self):
+        with mock.patch.object(board, "_registered", []), mock.patch("atexit.register") as register:
+            board.stop_with_kernel()
+            board.stop_with_kernel()
+        register.assert_called_once_with(board.stop_children)
+
+
+class DisplayTest(tf.test.TestCase):
+    """labs/display: a widget's stand-in on a page rendered without a kernel, read back part by part."""
+
+    STATIC = re.compile(r"<div class='ltfn-static'><p><b>(.*)</b> \(interactive in the live lesson\)</p>(.*)"
+                        r"<p><i>(.*)</i></p></div>", re.S)
+
+    def test_the_stand_in_shows_the_title_the_picture_and_where_the_live_widget_is(self):
+        import ipywidgets as widgets
+
+        widget = widgets.HTML("live")
+        png = b"\x89PNG\r\n\x1a\n and some bytes"
+        picture = display.png_img(png)
+        title = "Fetch <logits> & cost"
+        shown = []
+        with mock.patch("IPython.display.display", lambda data, raw: shown.append((data, raw))):
+            display.show(widget, picture, title)
+        (data, raw), = shown
+        self.assertTrue(raw)
+        self.assertEqual(data, display.bundle(widget, picture, title))
+        self.assertEqual(data[display.WIDGET_VIEW]["model_id"], widget.model_id)  # the live widget itself
+        said_title, said_picture, note = self.STATIC.fullmatch(data["text/html"]).groups()
+        self.assertEqual(html.unescape(said_title), title)
+        self.assertNotIn("<logits>", said_title)  # escaped: shown as text, not taken for a tag
+        self.assertEqual(said_picture, picture)
+        encoded = re.fullmatch(r"<img src='data:image/png;base64,([A-Za-z0-9+/=]+)'/>", said_picture).group(1)
+        self.assertEqual(base64.b64decode(encoded), png)
+        self.assertEqual(note, display.NOTE)
+        self.assertIn("open the lesson with <code>bazel run //:lessons</code>", note)
+        self.assertEqual(data["text/plain"], title + " (interactive: open the lesson with bazel run //:lessons)")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,14 @@ SESSIONS = {
     "digits": (["data/digits.py"], "tests/predict_test.py DigitsTest"),
     "checkpoints": (["session/checkpoints.py", "session/damage.py", "session/folder_lock.py",
                      "session/run_settings.py"], "tests/checkpoints_test.py FolderTest LockTest"),
+    # labs/ (the teaching labs; labs/sameness*.py have their own sessions): the in-process test classes.
+    "labs-deps": (["labs/deps.py"], "tests/deps_test.py PredictionTest TracedRunTest DotTest ReportReadTest ReportWordsTest"),
+    "labs-pitfalls": (["labs/pitfalls.py"], "tests/pitfalls_test.py PitfallsTest"),
+    "labs-convolutions": (["labs/convolutions.py"], "tests/convolutions_test.py ExamplesTest ShapeRulesTest AppTest"),
+    "labs-explorer": (["labs/explorer.py"], "tests/widgets_test.py ExplorerTest ReportTest"),
+    "labs-microscope": (["labs/microscope.py"], "tests/widgets_test.py MicroscopeTest"),
+    "labs-questions": (["labs/questions.py"], "tests/widgets_test.py QuestionsTest"),
+    "labs-board": (["labs/board.py", "labs/display.py"], "tests/widgets_test.py BoardTest DisplayTest"),
 }
 
 # One replacement per operator, as mutmut makes, instead of cosmic-ray's every-operator-for-every-operator
