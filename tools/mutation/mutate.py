@@ -31,6 +31,19 @@ SESSIONS = {
     "digits": (["data/digits.py"], "tests/predict_test.py DigitsTest"),
     "checkpoints": (["session/checkpoints.py", "session/damage.py", "session/folder_lock.py",
                      "session/run_settings.py"], "tests/checkpoints_test.py FolderTest LockTest"),
+    # session/'s other modules, run.py and bench/: what a user reads of a run, a prediction and the benchmark
+    "restore": (["session/restore.py"], "tests/predict_test.py PredictTest"),
+    "summaries": (["session/summaries.py"], "tests/tensorboard_test.py RunLogsTest"),
+    "interrupts": (["session/interrupts.py"], "tests/robustness_test.py SignalsTest StartingTest"),
+    "precision": (["session/precision.py", "session/speedup.py"], "tests/precision_test.py ConfigTest SpeedupTest"),
+    "run": (["run.py"], "tests/run_test.py PathsTest FlagsTest ProgressTest --and tests/robustness_test.py SignalsTest"),
+    "bench": (["bench/throughput.py", "bench/peers.py", "bench/torch_peer.py"],
+              "tests/bench_test.py BreakdownTest FiguresTest PeerProtocolTest "
+              "FunctionsTest.test_flops_count_the_gradient_convolutions FunctionsTest.test_report_line_formats "
+              "FunctionsTest.test_bfloat16_lines_name_the_precision_and_float32_lines_do_not_change "
+              "FunctionsTest.test_speed_up_over_float32_is_the_median_of_repeat_by_repeat_ratios "
+              "FunctionsTest.test_find_program_takes_paths_and_names_on_path "
+              "FunctionsTest.test_bfloat16_peak_is_a_bfloat16_matmul"),
 }
 
 # One replacement per operator, as mutmut makes, instead of cosmic-ray's every-operator-for-every-operator
