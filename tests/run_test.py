@@ -1,6 +1,7 @@
 """The runner (run.py): flag checks, relative paths, and the posts' output lines, end to end."""
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -21,6 +22,7 @@ from graphs import posts
 from pictures import results
 from programs import cli
 import run
+from session import folder_lock
 from session import interrupts
 from session import progress
 from session import speedup
@@ -105,8 +107,10 @@ class FlagsTest(tf.test.TestCase):
     def _parse(self, *args):
         fv = flags.FlagValues()
         for name in ("net", "init", "steps", "batch_size", "test_batch_size", "learning_rate", "print_every",
-                     "save_every"):
-            fv[name] = flags.FLAGS[name]  # the runner's very definitions, with their validators
+                     "save_every", "seed"):
+            # The runner's very definitions, with their validators; copies, so that a value one parse leaves in a
+            # flag (--learning_rate=-1) does not make the next parse fail for that flag instead of its own.
+            fv[name] = copy.deepcopy(flags.FLAGS[name])
         fv(["run.py"] + list(args))
         return fv
 
@@ -130,11 +134,15 @@ class FlagsTest(tf.test.TestCase):
                                               "conv4": "variance_scaling"})
 
     def test_bad_values_are_refused(self):
-        for args in (["--steps=-1"], ["--batch_size=0"], ["--test_batch_size=0"], ["--print_every=0"],
+        for args in (["--steps=-1"], ["--steps=0"], ["--batch_size=0"], ["--test_batch_size=0"], ["--print_every=0"],
                      ["--net=resnet"], ["--init=he"], ["--learning_rate=0"],
-                     ["--learning_rate=-1"], ["--save_every=0"]):
-            with self.assertRaises(flags.Error, msg=args):
+                     ["--learning_rate=-1"], ["--save_every=0"], ["--seed=-1"], ["--seed=2147483648"]):
+            # Refused for the flag given, not another one.
+            with self.assertRaisesRegex(flags.Error, "^flag {}".format(re.escape(args[0].split(".")[0])), msg=args):
                 self._parse(*args)
+        # The bounds themselves are taken: one step, a checkpoint every step, the largest seed TensorFlow takes.
+        parsed = self._parse("--steps=1", "--save_every=1", "--seed=2147483647", "--batch_size=1")
+        self.assertEqual((parsed.steps, parsed.save_every, parsed.seed, parsed.batch_size), (1, 1, 2**31 - 1, 1))
 
 
 class _Stream(io.StringIO):
@@ -472,6 +480,27 @@ class InProcessTest(tf.test.TestCase):
                                          check_numerics=True)
         self.assertRegex(stderr.splitlines()[-1], r"training diverged; try a smaller --learning_rate \(was 1e\+38\); "
                                                   r"no checkpoint was written$")
+
+    def test_a_logdir_another_run_uses_is_refused_even_with_checkpoints_elsewhere(self):
+        logdir = self.create_tempdir().full_path
+        held = folder_lock.FolderLock(logdir, "run.py --logdir=" + logdir, "logdir")
+        self.addCleanup(held.release)
+        code, lines, stderr = self._tiny(logdir, checkpoint_dir=self.create_tempdir().full_path)
+        self.assertEqual((code, lines), (1, []))
+        self.assertRegex(stderr, r"^error: another run is using {}: .*run\.py --logdir={}; wait for it to end \(or "
+                                 r"stop it\), or choose another --logdir\n$".format(re.escape(logdir), re.escape(logdir)))
+
+    def test_a_full_disk_while_the_pictures_are_written_says_what_is_done(self):
+        logdir = self.create_tempdir().full_path
+        full = OSError(28, "No space left on device")
+        with mock.patch.object(results, "write", side_effect=full):
+            code, lines, stderr = self._tiny(logdir)
+        self.assertEqual(code, 1, stderr)
+        self.assertEqual(stderr.splitlines()[-1], "error: cannot write the end-of-run pictures in {} (No space left "
+                         "on device); training (saved: step 3 in {}) and the test (figures above) are done; free some "
+                         "space and run the same command to write them again".format(
+                             logdir, os.path.join(logdir, "checkpoints")))
+        self.assertEqual(lines[-1].split(":")[0], "Test accuracy")  # the test's figures were printed before it
 
     def test_settings_take_each_posts_default_for_the_net(self):
         with flagsaver.flagsaver(net="conv4", logdir="/runs/x"):

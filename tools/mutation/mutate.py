@@ -32,11 +32,12 @@ SESSIONS = {
     "checkpoints": (["session/checkpoints.py", "session/damage.py", "session/folder_lock.py",
                      "session/run_settings.py"], "tests/checkpoints_test.py FolderTest LockTest"),
     # session/'s other modules, run.py and bench/: what a user reads of a run, a prediction and the benchmark
-    "restore": (["session/restore.py"], "tests/predict_test.py PredictTest"),
+    "restore": (["session/restore.py"], "tests/predict_test.py RestoreTest"),
     "summaries": (["session/summaries.py"], "tests/tensorboard_test.py RunLogsTest"),
     "interrupts": (["session/interrupts.py"], "tests/robustness_test.py SignalsTest StartingTest"),
     "precision": (["session/precision.py", "session/speedup.py"], "tests/precision_test.py ConfigTest SpeedupTest"),
-    "run": (["run.py"], "tests/run_test.py PathsTest FlagsTest ProgressTest --and tests/robustness_test.py SignalsTest"),
+    "run": (["run.py"], "tests/run_test.py PathsTest FlagsTest ProgressTest InProcessTest --and tests/robustness_test.py "
+                        "SignalsTest"),
     "bench": (["bench/throughput.py", "bench/peers.py", "bench/torch_peer.py"],
               "tests/bench_test.py BreakdownTest FiguresTest PeerProtocolTest "
               "FunctionsTest.test_flops_count_the_gradient_convolutions FunctionsTest.test_report_line_formats "
