@@ -33,7 +33,7 @@ SESSIONS = {
                      "session/run_settings.py"], "tests/checkpoints_test.py FolderTest LockTest"),
     # session/'s other modules, run.py and bench/: what a user reads of a run, a prediction and the benchmark
     "restore": (["session/restore.py"], "tests/predict_test.py RestoreTest"),
-    "summaries": (["session/summaries.py"], "tests/tensorboard_test.py RunLogsTest"),
+    "summaries": (["session/summaries.py"], "tests/tensorboard_test.py SummariesTest"),
     "interrupts": (["session/interrupts.py"], "tests/robustness_test.py SignalsTest StartingTest"),
     "precision": (["session/precision.py", "session/speedup.py"], "tests/precision_test.py ConfigTest SpeedupTest"),
     "run": (["run.py"], "tests/run_test.py PathsTest FlagsTest ProgressTest InProcessTest --and tests/robustness_test.py "
