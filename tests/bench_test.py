@@ -243,6 +243,16 @@ class FunctionsTest(tf.test.TestCase):
         matmuls = [op for op in session.call_args[0][0].get_operations() if op.type == "MatMul"]
         self.assertEqual([op.outputs[0].dtype for op in matmuls], [tf.bfloat16])
 
+    def test_keras_worker_without_warm_up_steps_still_takes_its_turns(self):
+        # --warmup=0: fit's first batch is the warm-up (its setup must not be timed), then two timed repeats.
+        keras = throughput.start_keras("linear", repeats=2, steps=2, warmup=0)
+        try:
+            self.assertStartsWith(keras.ready(), "keras 3.")
+            self.assertGreater(keras.run(), 0)
+            self.assertGreater(keras.run(), 0)
+        finally:
+            keras.close()
+
     def test_keras_worker_in_bfloat16_uses_the_mixed_policy(self):
         keras = throughput.start_keras("linear", repeats=1, steps=2, warmup=1, precision="bfloat16")
         try:
