@@ -11,11 +11,13 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 import unittest
 
 from unittest import mock
 
 from absl.testing import flagsaver
+import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
@@ -186,6 +188,39 @@ class FunctionsTest(tf.test.TestCase):
         self.assertEqual(throughput.net_defaults("conv4"), (20, 5, 2000))
         self.assertEqual(throughput.net_defaults("fc3", steps=7, warmup=0), (7, 0, 10000))
 
+    def test_the_breakdown_traces_the_steps_after_two_untimed_ones_in_a_one_op_at_a_time_session(self):
+        sessions, traced = [], []
+        real_session, real_kinds = throughput.new_session, throughput.trace_kinds
+
+        def new_session(graph, precision="float32", **fields):
+            sessions.append(real_session(graph, precision, **fields))
+            return sessions[-1]
+
+        def trace_kinds(steps):
+            traced.extend(steps)
+            return real_kinds(steps)
+        with mock.patch.object(throughput, "new_session", new_session), \
+                mock.patch.object(throughput, "trace_kinds", trace_kinds):
+            rows, step_seconds = throughput.step_breakdown("linear", self.data, traced_steps=3)
+        # What "traced, one op at a time" says: an inter-op pool of one thread of the session's own.
+        (session,) = sessions
+        self.assertEqual((session._config.inter_op_parallelism_threads, session._config.use_per_session_threads),
+                         (1, True))
+        self.assertLen(traced, 3)  # the 3 asked for, not the 2 untimed ones
+        self.assertTrue(all(len(m.step_stats.dev_stats) for m in traced))
+        self.assertGreater(step_seconds, 0)
+
+    def test_flops_by_kind_count_the_forward_ops_and_the_gradient_ops_that_ran(self):
+        graph = throughput._fixed_batch_train_graph("linear", 100)
+        weights_gradient = [op.name for op in graph.get_operations() if op.type == "MatMul" and
+                            op.name.startswith("gradients/") and op.outputs[0].shape.as_list() == [784, 10]]
+        self.assertLen(weights_gradient, 1)
+        matmul = "matmul (and its gradients)"
+        flops = throughput.flops_by_kind("linear", set())  # nothing of the gradients ran: the forward matmul
+        self.assertEqual({k: v for k, v in flops.items() if v}, {matmul: LINEAR_MATMUL_FLOPS})
+        flops = throughput.flops_by_kind("linear", set(weights_gradient))
+        self.assertEqual({k: v for k, v in flops.items() if v}, {matmul: 2 * LINEAR_MATMUL_FLOPS})
+
     def test_find_program_takes_paths_and_names_on_path(self):
         self.assertEqual(throughput.find_program(sys.executable), sys.executable)
         self.assertEqual(throughput.find_program("sh"), shutil.which("sh"))
@@ -350,6 +385,8 @@ class BreakdownTest(tf.test.TestCase):
         step = 0.0412
         lines = throughput.breakdown_lines("conv4 bfloat16", rows, step)
         self.assertEqual(lines[0], "conv4 bfloat16 training step, traced, one op at a time: 41.2 ms")
+        self.assertEqual(throughput.breakdown_lines("fc3", [], 0.25), ["fc3 training step, traced, one op at a time: "
+                                                                      "250.0 ms"])
         self.assertLen(lines, 1 + len(per_step))
         for line, (label, seconds, _) in zip(lines[1:], rows):
             match = re.fullmatch(r"  (.*): ({n}) ms \(({n})%\)(?:, ({n}) GFLOP/s)?".format(n=NUMBER), line)
@@ -653,6 +690,43 @@ class PeerProtocolTest(tf.test.TestCase):
             self.assertEqual([k for i, k in enumerate(kinds[:-1]) if k in ("Conv2d", "Linear") and kinds[i + 1] != "ReLU"],
                              [], net)
             self.assertEqual(kinds[-1], "Linear")
+
+    def test_torch_peers_weights_start_he_scaled_and_its_biases_at_zero(self):
+        # initialize() takes torch as an argument too: a stand-in records each layer's initializer call.
+        from bench import torch_peer
+
+        class Weight:
+            def __init__(self, *shape):
+                self.shape = shape
+
+            def __getitem__(self, index):  # weight[0]: one output unit's weights
+                return Weight(*self.shape[1:])
+
+            def numel(self):
+                return int(np.prod(self.shape))
+
+        class Conv2d:
+            def __init__(self, cin, cout):
+                self.weight, self.bias = Weight(cout, cin, 3, 3), Weight(cout)
+
+        class Linear:
+            def __init__(self, i, o):
+                self.weight, self.bias = Weight(o, i), Weight(o)
+
+        calls = []
+        init = types.SimpleNamespace(trunc_normal_=lambda w, mean, std, a, b: calls.append((w.shape, mean, std, a, b)),
+                                     zeros_=lambda b: calls.append((b.shape, "zeros")))
+        torch = types.SimpleNamespace(nn=types.SimpleNamespace(Conv2d=Conv2d, Linear=Linear, init=init))
+        torch_peer.initialize([Conv2d(1, 64), "relu", Conv2d(64, 128), Linear(6272, 10)], torch)
+        truncation = 0.87962566103423978  # a unit normal's std once cut at 2 std, as TF's initializer corrects for
+        expected = []
+        for shape, fan_in in (((64, 1, 3, 3), 9), ((128, 64, 3, 3), 576), ((10, 6272), 6272)):
+            std = np.sqrt(2.0 / fan_in) / truncation
+            expected += [(shape, 0.0, std, -2 * std, 2 * std), (shape[:1], "zeros")]
+        self.assertEqual(len(calls), len(expected))
+        for call, want in zip(calls, expected):
+            self.assertEqual(call[:2], want[:2])
+            self.assertAllClose(call[2:], want[2:], rtol=1e-12)
 
     def test_torch_peer_without_torch_says_what_to_do(self):
         if importlib.util.find_spec("torch") is not None:

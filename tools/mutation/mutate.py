@@ -46,7 +46,9 @@ SESSIONS = {
               "FunctionsTest.test_find_program_takes_paths_and_names_on_path "
               "FunctionsTest.test_bfloat16_peak_is_a_bfloat16_matmul "
               "FunctionsTest.test_flops_fall_back_to_three_forward_passes_when_the_profiler_misses_the_gradients "
-              "FunctionsTest.test_flags_defaults_are_the_documented_ones"),
+              "FunctionsTest.test_flags_defaults_are_the_documented_ones "
+              "FunctionsTest.test_the_breakdown_traces_the_steps_after_two_untimed_ones_in_a_one_op_at_a_time_session "
+              "FunctionsTest.test_flops_by_kind_count_the_forward_ops_and_the_gradient_ops_that_ran"),
 }
 
 # One replacement per operator, as mutmut makes, instead of cosmic-ray's every-operator-for-every-operator
