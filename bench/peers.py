@@ -112,4 +112,7 @@ class Peer:
                 self._process.wait()
         for stream in (self._process.stdin, self._process.stdout, self._stderr):
             if not stream.closed:
-                stream.close()
+                try:
+                    stream.close()
+                except BrokenPipeError:
+                    pass  # a `RUN` still buffered for a worker that died: its PeerError is the one to say

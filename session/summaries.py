@@ -26,7 +26,7 @@ SCOPE = "histograms"
 # A histogram op costs ~50 ns per value (a bucket search each), so a printed conv4 step with its
 # 15 million pre-activations would cost more than a training step. Each histogram therefore counts
 # the first images of the batch holding at least HISTOGRAM_VALUES values: 11 of 100 for conv4's
-# layer1-2, 42 for layer3-4, every image for fc3, layer5, logits and predictions.
+# layer1-2, 21 for layer3-4, every image for fc3, layer5, logits and predictions.
 HISTOGRAM_VALUES = 1 << 19
 # The first ACTIVATION_IMAGES test images: the same images for every run, so runs compare.
 ACTIVATION_IMAGES = 500

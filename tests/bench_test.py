@@ -11,11 +11,13 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 import unittest
 
 from unittest import mock
 
 from absl.testing import flagsaver
+import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
@@ -169,6 +171,56 @@ class FunctionsTest(tf.test.TestCase):
             n=NUMBER))
         self.assertRegex(lines[-1], r"^  everything else: {n} ms \({n}%\)$".format(n=NUMBER))
 
+    def test_flops_fall_back_to_three_forward_passes_when_the_profiler_misses_the_gradients(self):
+        class Counted:
+            total_float_ops = 1000  # far below the forward matmul's own
+        with mock.patch.object(tf.compat.v1.profiler, "profile", return_value=Counted()):
+            flops, method = throughput.count_train_flops("linear")
+        self.assertEqual(flops, 3 * LINEAR_MATMUL_FLOPS)
+        self.assertEqual(method, "3 x analytic forward conv/matmul FLOPs, batch 100 (the profiler counted only "
+                                 "1e-06 GFLOP: it missed the gradient ops)")
+
+    def test_flags_defaults_are_the_documented_ones(self):
+        defaults = {f.name: f.default for f in throughput.FLAGS.get_flags_for_module(throughput)}
+        self.assertEqual(defaults, {"net": "conv4", "repeats": 5, "steps": None, "warmup": None, "test_images": None,
+                                    "test_batch_size": 1000, "precision": "float32", "breakdown": True, "keras": True,
+                                    "torch_python": None, "_keras_worker": False})
+        self.assertEqual(throughput.net_defaults("conv4"), (20, 5, 2000))
+        self.assertEqual(throughput.net_defaults("fc3", steps=7, warmup=0), (7, 0, 10000))
+
+    def test_the_breakdown_traces_the_steps_after_two_untimed_ones_in_a_one_op_at_a_time_session(self):
+        sessions, traced = [], []
+        real_session, real_kinds = throughput.new_session, throughput.trace_kinds
+
+        def new_session(graph, precision="float32", **fields):
+            sessions.append(real_session(graph, precision, **fields))
+            return sessions[-1]
+
+        def trace_kinds(steps):
+            traced.extend(steps)
+            return real_kinds(steps)
+        with mock.patch.object(throughput, "new_session", new_session), \
+                mock.patch.object(throughput, "trace_kinds", trace_kinds):
+            rows, step_seconds = throughput.step_breakdown("linear", self.data, traced_steps=3)
+        # What "traced, one op at a time" says: an inter-op pool of one thread of the session's own.
+        (session,) = sessions
+        self.assertEqual((session._config.inter_op_parallelism_threads, session._config.use_per_session_threads),
+                         (1, True))
+        self.assertLen(traced, 3)  # the 3 asked for, not the 2 untimed ones
+        self.assertTrue(all(len(m.step_stats.dev_stats) for m in traced))
+        self.assertGreater(step_seconds, 0)
+
+    def test_flops_by_kind_count_the_forward_ops_and_the_gradient_ops_that_ran(self):
+        graph = throughput._fixed_batch_train_graph("linear", 100)
+        weights_gradient = [op.name for op in graph.get_operations() if op.type == "MatMul" and
+                            op.name.startswith("gradients/") and op.outputs[0].shape.as_list() == [784, 10]]
+        self.assertLen(weights_gradient, 1)
+        matmul = "matmul (and its gradients)"
+        flops = throughput.flops_by_kind("linear", set())  # nothing of the gradients ran: the forward matmul
+        self.assertEqual({k: v for k, v in flops.items() if v}, {matmul: LINEAR_MATMUL_FLOPS})
+        flops = throughput.flops_by_kind("linear", set(weights_gradient))
+        self.assertEqual({k: v for k, v in flops.items() if v}, {matmul: 2 * LINEAR_MATMUL_FLOPS})
+
     def test_find_program_takes_paths_and_names_on_path(self):
         self.assertEqual(throughput.find_program(sys.executable), sys.executable)
         self.assertEqual(throughput.find_program("sh"), shutil.which("sh"))
@@ -225,6 +277,16 @@ class FunctionsTest(tf.test.TestCase):
                 throughput.measure_peak(sizes=(8,), dtype="bfloat16")
         matmuls = [op for op in session.call_args[0][0].get_operations() if op.type == "MatMul"]
         self.assertEqual([op.outputs[0].dtype for op in matmuls], [tf.bfloat16])
+
+    def test_keras_worker_without_warm_up_steps_still_takes_its_turns(self):
+        # --warmup=0: fit's first batch is the warm-up (its setup must not be timed), then two timed repeats.
+        keras = throughput.start_keras("linear", repeats=2, steps=2, warmup=0)
+        try:
+            self.assertStartsWith(keras.ready(), "keras 3.")
+            self.assertGreater(keras.run(), 0)
+            self.assertGreater(keras.run(), 0)
+        finally:
+            keras.close()
 
     def test_keras_worker_in_bfloat16_uses_the_mixed_policy(self):
         keras = throughput.start_keras("linear", repeats=1, steps=2, warmup=1, precision="bfloat16")
@@ -323,6 +385,8 @@ class BreakdownTest(tf.test.TestCase):
         step = 0.0412
         lines = throughput.breakdown_lines("conv4 bfloat16", rows, step)
         self.assertEqual(lines[0], "conv4 bfloat16 training step, traced, one op at a time: 41.2 ms")
+        self.assertEqual(throughput.breakdown_lines("fc3", [], 0.25), ["fc3 training step, traced, one op at a time: "
+                                                                      "250.0 ms"])
         self.assertLen(lines, 1 + len(per_step))
         for line, (label, seconds, _) in zip(lines[1:], rows):
             match = re.fullmatch(r"  (.*): ({n}) ms \(({n})%\)(?:, ({n}) GFLOP/s)?".format(n=NUMBER), line)
@@ -440,6 +504,30 @@ class FiguresTest(tf.test.TestCase):
                                 r"ratios\)".format(n=NUMBER), 2.0, 0.9)
         self.assertIn("keras peer: keras (fake)\n", out)
 
+    def test_the_header_and_the_load_average_lines(self):
+        clock = FakeClock()
+        with clocked_work(clock, {1: 0.01, 4: 0.01, 7: 0.01}, [0.5, 0.01, 0.01, 0.01]), \
+                mock.patch.object(throughput, "measure_peak", return_value=(1.5, 2048)), \
+                mock.patch.object(throughput.os, "getloadavg", return_value=(1.25, 2.5, 3.75)), \
+                mock.patch.object(throughput.os, "cpu_count", return_value=2):
+            out = self.run_benchmark("--nokeras", "--test_batch_size=250").splitlines()
+        self.assertEqual(out[0], "load average at start: 1.25 2.50 3.75 (1, 5, 15 min; 2 CPUs)")
+        self.assertEqual(out[1], "linear: 3 repeats of 3 training steps of 100 images after 1 warm-up steps; test: "
+                                 "1000 images in batches of 250")
+        self.assertEqual(out[-1], "load average at end: 1.25 2.50 3.75 (1, 5, 15 min; 2 CPUs)")
+
+    def test_ctrl_c_is_one_line_and_exit_130(self):
+        stderr = io.StringIO()
+        with mock.patch.object(throughput, "benchmark", side_effect=KeyboardInterrupt), \
+                contextlib.redirect_stderr(stderr):
+            self.assertEqual(throughput.main([]), 130)
+        self.assertEqual(stderr.getvalue(), "interrupted: nothing measured (a benchmark has no partial result)\n")
+        stderr = io.StringIO()
+        with mock.patch.object(throughput, "benchmark", side_effect=peers.PeerError("the keras peer exited (1)")), \
+                contextlib.redirect_stderr(stderr):
+            self.assertEqual(throughput.main([]), 1)
+        self.assertEqual(stderr.getvalue(), "error: the keras peer exited (1)\n")
+
     def test_every_bfloat16_figure_and_the_float32_ones_beside_them(self):
         # A CPU with bfloat16 simulated; the rewritten session's repeats take half the float32 one's.
         folder = self.create_tempdir()
@@ -524,8 +612,34 @@ class PeerProtocolTest(tf.test.TestCase):
         worker.close()
 
     def test_a_program_that_cannot_start(self):
-        with self.assertRaisesRegex(peers.PeerError, "cannot start the toy peer"):
-            peers.Peer("toy", ["/nonexistent/python"])
+        with self.assertRaisesRegex(peers.PeerError, r"^cannot start the toy peer \(/nonexistent/python\): No such "
+                                                      r"file or directory$"):
+            peers.Peer("toy", ["/nonexistent/python", "-c", "pass"])
+
+    def test_a_worker_reports_the_seconds_of_its_own_steps(self):
+        # The worker's clock, replaced: its repeats took 0.25 s and 0.5 s (the warm-up is not timed).
+        worker = peers.Peer("toy", python_command(
+            "import time\n"
+            "ticks = iter([10.0, 10.25, 20.0, 20.5])\n"
+            "time.perf_counter = lambda: next(ticks)\n"
+            "from bench import peers\n"
+            "peers.serve(lambda n: None, steps=3, warmup=0, description='toy worker')\n"), self.env())
+        self.assertEqual(worker.ready(), "toy worker")
+        self.assertEqual([worker.run(), worker.run()], [0.25, 0.5])
+        worker.close()
+
+    def test_a_worker_that_died_after_ready_is_one_line_not_a_broken_pipe(self):
+        worker = peers.Peer("toy", python_command(
+            "import sys\nprint('READY toy', flush=True)\nsys.stderr.write('MemoryError: gone\\n')\nsys.exit(9)"),
+            self.env())
+        self.assertEqual(worker.ready(), "toy")
+        worker._process.wait()  # it is gone before the benchmark asks for a repeat
+        with self.assertRaisesRegex(peers.PeerError, r"^the toy peer exited \(9\) before answering SECONDS: "
+                                                      r"MemoryError: gone$"):
+            worker.run()
+        worker.close()
+        worker.close()  # safe twice
+        self.assertTrue(worker._process.stdin.closed and worker._process.stdout.closed and worker._stderr.closed)
 
     def test_torch_peer_trains_in_turns(self):
         python = torch_python()
@@ -541,6 +655,78 @@ class PeerProtocolTest(tf.test.TestCase):
                 self.assertGreater(worker.run(), 0)
             finally:
                 worker.close()
+
+    def test_torch_peers_networks_have_the_posts_layers(self):
+        # Without torch: network() takes PyTorch's nn as an argument, so a stand-in records the layers it makes.
+        # They must be graphs/<net>.py's: each weight of the same shape (PyTorch's conv weights are out x in x 3 x 3,
+        # its Linear's out x in).
+        from bench import torch_peer
+        from graphs import model
+
+        class Layer:
+            def __init__(self, kind, *args, **kwargs):
+                self.kind, self.args, self.kwargs = kind, args, kwargs
+
+        class NN:
+            Sequential = lambda self, *layers: list(layers)
+            Flatten = lambda self: Layer("Flatten")
+            ReLU = lambda self: Layer("ReLU")
+            MaxPool2d = lambda self, k: Layer("MaxPool2d", k)
+            Linear = lambda self, i, o: Layer("Linear", i, o)
+            Conv2d = lambda self, i, o, k, padding: Layer("Conv2d", i, o, k, padding=padding)
+
+        for net in ("linear", "fc3", "conv4"):
+            layers = torch_peer.network(net, NN())
+            shapes = [(l.args[2], l.args[2], l.args[0], l.args[1]) if l.kind == "Conv2d" else l.args
+                      for l in layers if l.kind in ("Conv2d", "Linear")]
+            graph, _, _ = model.build_graph(net, "random_normal", 0.01)
+            weights = [tuple(v.shape.as_list()) for v in graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+                       if v.op.name.endswith("_weights")]
+            self.assertEqual(shapes, weights, net)
+            self.assertTrue(all(l.kwargs == {"padding": 1} for l in layers if l.kind == "Conv2d"), net)  # SAME
+            self.assertEqual([l.args for l in layers if l.kind == "MaxPool2d"], [(2,), (2,)] if net == "conv4" else [])
+            # A ReLU after each layer but the last, as in the posts.
+            kinds = [l.kind for l in layers if l.kind != "Flatten"]
+            self.assertEqual([k for i, k in enumerate(kinds[:-1]) if k in ("Conv2d", "Linear") and kinds[i + 1] != "ReLU"],
+                             [], net)
+            self.assertEqual(kinds[-1], "Linear")
+
+    def test_torch_peers_weights_start_he_scaled_and_its_biases_at_zero(self):
+        # initialize() takes torch as an argument too: a stand-in records each layer's initializer call.
+        from bench import torch_peer
+
+        class Weight:
+            def __init__(self, *shape):
+                self.shape = shape
+
+            def __getitem__(self, index):  # weight[0]: one output unit's weights
+                return Weight(*self.shape[1:])
+
+            def numel(self):
+                return int(np.prod(self.shape))
+
+        class Conv2d:
+            def __init__(self, cin, cout):
+                self.weight, self.bias = Weight(cout, cin, 3, 3), Weight(cout)
+
+        class Linear:
+            def __init__(self, i, o):
+                self.weight, self.bias = Weight(o, i), Weight(o)
+
+        calls = []
+        init = types.SimpleNamespace(trunc_normal_=lambda w, mean, std, a, b: calls.append((w.shape, mean, std, a, b)),
+                                     zeros_=lambda b: calls.append((b.shape, "zeros")))
+        torch = types.SimpleNamespace(nn=types.SimpleNamespace(Conv2d=Conv2d, Linear=Linear, init=init))
+        torch_peer.initialize([Conv2d(1, 64), "relu", Conv2d(64, 128), Linear(6272, 10)], torch)
+        truncation = 0.87962566103423978  # a unit normal's std once cut at 2 std, as TF's initializer corrects for
+        expected = []
+        for shape, fan_in in (((64, 1, 3, 3), 9), ((128, 64, 3, 3), 576), ((10, 6272), 6272)):
+            std = np.sqrt(2.0 / fan_in) / truncation
+            expected += [(shape, 0.0, std, -2 * std, 2 * std), (shape[:1], "zeros")]
+        self.assertEqual(len(calls), len(expected))
+        for call, want in zip(calls, expected):
+            self.assertEqual(call[:2], want[:2])
+            self.assertAllClose(call[2:], want[2:], rtol=1e-12)
 
     def test_torch_peer_without_torch_says_what_to_do(self):
         if importlib.util.find_spec("torch") is not None:

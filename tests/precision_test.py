@@ -78,6 +78,11 @@ class ConfigTest(tf.test.TestCase):
         self.assertEqual(precision.cpu_name(fake_cpuinfo(folder, ["fpu"])), "Simulated")
         self.assertEqual(precision.cpu_name(os.path.join(folder, "missing")), "unknown CPU")
 
+    def test_the_first_line_says_which_arithmetic_runs(self):
+        self.assertEqual(precision.describe("float32"), "precision float32 (the posts' arithmetic)")
+        self.assertEqual(precision.describe("bfloat16"), "precision bfloat16 (convolutions and matmuls in bfloat16 on "
+                                                         "oneDNN; weights stay float32)")
+
     def test_no_environment_variable_presents_another_cpu(self):
         # LTFN_CPUINFO was once read here: set by accident, it let --precision=bfloat16 past the check.
         fake = fake_cpuinfo(self.create_tempdir().full_path, ["avx512_bf16", "ltfn_simulated"])
@@ -189,7 +194,10 @@ class SpeedupTest(tf.test.TestCase):
                 now[0] += durations[len(calls) - 1]
 
         self.assertEqual(speedup.step_time(Session(), "train", {"x": 1}, clock=lambda: now[0]), 3.0)
-        self.assertEqual(calls, [("train", {"x": 1})] * (speedup.WARMUP_STEPS + speedup.TIMED_STEPS))
+        # Two untimed steps (the rewrite and the kernels' creation), then the five the line says were timed.
+        self.assertEqual(calls, [("train", {"x": 1})] * 7)
+        durations[:], now[0], calls[:] = [0.0, 0.0, 1.0, 2.0, 8.0, 9.0, 9.0], 0.0, []
+        self.assertEqual(speedup.step_time(Session(), "train", {}, clock=lambda: now[0]), 8.0)  # not 2.0: d[1:6]'s
 
     def test_measure_times_the_training_op_in_each_precision(self):
         graph, nodes, init_op = model.build_graph("linear", "random_normal", 0.01, seed=0)
@@ -221,6 +229,23 @@ class SpeedupTest(tf.test.TestCase):
         self.assertRegex(slower, r"^this CPU has AMX, but --precision=bfloat16 is not faster for this network: "
                                  r"1\.05× \(10 ms a step against 10\.5 ms")
         self.assertIn("its test figures in bfloat16 are not recorded for fc3/random_normal yet", slower)
+
+    def test_faster_from_1_1_times_and_the_milliseconds_as_timed(self):
+        # The ratio is float32's time over bfloat16's: 1.1 exactly is "faster", just under is not.
+        self.assertIn("about 1.1× faster (500 ms a step against 550 ms in float32",
+                      speedup.line("fc3", "random_normal", 0.55, 0.5, None))
+        self.assertIn("is not faster for this network: 1.09× (100 ms a step against 109 ms",
+                      speedup.line("fc3", "random_normal", 0.109, 0.100, None))
+        self.assertIn("about 2.0× faster (50 ms a step against 100 ms", speedup.line("fc3", "random_normal", 0.1, 0.05,
+                                                                                       None))
+        # Each time in ms to 3 digits, rounded from its own seconds (123.45 -> 123, 123.55 -> 124).
+        self.assertIn("(124 ms a step against 123 ms in float32", speedup.line("fc3", "random_normal", 0.12345,
+                                                                                  0.12355, None))
+        self.assertIn("(123 ms a step against 124 ms in float32", speedup.line("fc3", "random_normal", 0.12355,
+                                                                                  0.12345, None))
+        # A clock too coarse to see a bfloat16 step: a line, not a ZeroDivisionError.
+        self.assertIn("about 100000000.0× faster (0 ms a step against 100 ms",
+                      speedup.line("fc3", "random_normal", 0.1, 0.0, None))
 
     def test_the_recorded_row_is_reproduces_own(self):
         results = os.path.join(testing.ROOT, "results", "reproduce.json")

@@ -506,5 +506,134 @@ class PredictTest(tf.test.TestCase):
                          "(runs/<net>-<init>-<time>)".format(os.path.join(self.start, "nowhere")))
 
 
+def _save_network(folder, input_shape=(None, 784), steps=(1,), seed=0):
+    """A checkpoint folder of a tiny network with `input` and `logits` and known weights: logits =
+    reshape(input, 784) @ weights + bias, saved after each of `steps`. Returns (weights, bias)."""
+    rng = np.random.default_rng(seed)
+    weights, bias = rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32)
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.compat.v1.placeholder(tf.float32, input_shape, name="input")
+        w = tf.compat.v1.get_variable("weights", initializer=weights)
+        b = tf.compat.v1.get_variable("bias", initializer=bias)
+        tf.identity(tf.matmul(tf.reshape(images, [-1, 784]), w) + b, name="logits")
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            for step in steps:
+                saver.save(session, os.path.join(folder, checkpoints.PREFIX), global_step=step)
+    return weights, bias
+
+
+class RestoreTest(tf.test.TestCase):
+    """session/restore.py in this process, on tiny networks saved here: the logits against numpy on the same
+    weights, and each refusal's whole message (the path, the step, the shape it names)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tf.compat.v1.disable_eager_execution()  # as //:predict's main does before it restores
+
+    def refused(self, call, message):
+        with self.assertRaises(restore.RestoreError) as raised:
+            call()
+        self.assertEqual(str(raised.exception), message)
+
+    def test_logits_are_the_saved_weights_applied_in_any_batches(self):
+        folder = self.create_tempdir().full_path
+        weights, bias = _save_network(folder, steps=(3, 7))
+        checkpoint = restore.latest_checkpoint(folder)
+        self.assertEqual(checkpoint, os.path.join(folder, "model.ckpt-7"))
+        self.assertEqual(restore.step_of(checkpoint), 7)
+        images = np.random.default_rng(1).random((7, 28, 28), np.float32)
+        expected = images.reshape(7, 784) @ weights + bias
+        restored = restore.Restored(checkpoint)
+        try:
+            self.assertEqual(restored.input_shape, (784,))
+            for batch_size in (1000, 3, 1):  # one batch; 3 + 3 + 1; one image at a time
+                self.assertAllClose(restored.logits_of(images, batch_size=batch_size), expected, rtol=1e-5, atol=1e-4)
+            self.assertEqual(restored.logits_of(np.zeros((0, 28, 28))).shape, (0, 10))
+        finally:
+            restored.close()
+        # 28x28 in a ConvNet's layout: fed as its graph asks.
+        folder = self.create_tempdir().full_path
+        weights, bias = _save_network(folder, input_shape=(None, 28, 28, 1), seed=2)
+        restored = restore.Restored(restore.latest_checkpoint(folder))
+        try:
+            self.assertEqual(restored.input_shape, (28, 28, 1))
+            self.assertAllClose(restored.logits_of(images), images.reshape(7, 784) @ weights + bias, rtol=1e-5,
+                                atol=1e-4)
+        finally:
+            restored.close()
+
+    def test_a_run_folder_or_its_checkpoints(self):
+        run_dir = self.create_tempdir().full_path
+        self.assertEqual(restore.checkpoint_dir_of_run(run_dir), run_dir)
+        os.makedirs(os.path.join(run_dir, "checkpoints"))
+        self.assertEqual(restore.checkpoint_dir_of_run(run_dir), os.path.join(run_dir, "checkpoints"))
+        missing = os.path.join(run_dir, "nowhere")
+        self.refused(lambda: restore.checkpoint_dir_of_run(missing), "{} is not a folder; name a run folder that //:run "
+                     "wrote (runs/<net>-<init>-<time>)".format(missing))
+        self.refused(lambda: restore.latest_checkpoint(missing), "{} is not a folder; point --checkpoint_dir at a "
+                     "run's checkpoints".format(missing))
+        self.refused(lambda: restore.latest_checkpoint(run_dir), "{} holds no checkpoint: train one with //:run (it "
+                     "saves every --save_every steps and at the end)".format(run_dir))
+        self.assertIsNone(restore.step_of(os.path.join(run_dir, "model.ckpt")))
+
+    def test_the_shape_of_one_image(self):
+        shape = tf.TensorShape
+        self.assertEqual(restore.image_shape(shape([None, 784])), (784,))
+        self.assertEqual(restore.image_shape(shape([5, 28, 28, 1])), (28, 28, 1))
+        self.assertEqual(restore.image_shape(shape([None, 28, 28])), (28, 28))
+        for other in ([None, 32, 32, 1], [None, 28, 28, 3], [None, 783], [None, None], [784], []):
+            self.assertIsNone(restore.image_shape(shape(other)), other)
+        self.assertIsNone(restore.image_shape(shape(None)))
+
+    def test_each_refusal_names_the_checkpoint_and_what_is_wrong_with_it(self):
+        # Saved before checkpoints carried their graph: no .meta.
+        folder = self.create_tempdir().full_path
+        _save_network(folder, steps=(4,))
+        checkpoint = os.path.join(folder, "model.ckpt-4")
+        os.remove(checkpoint + ".meta")
+        self.refused(lambda: restore.latest_checkpoint(folder), "checkpoint {0} has no meta graph ({0}.meta): it was "
+                     "saved before checkpoints carried their graph; train a new run with //:run, whose checkpoints "
+                     "do".format(checkpoint))
+        # Another size of image: the shape is the graph's own.
+        folder = self.create_tempdir().full_path
+        _save_network(folder, input_shape=(None, 32, 32, 1), steps=(2,))
+        checkpoint = os.path.join(folder, "model.ckpt-2")
+        self.refused(lambda: restore.Restored(checkpoint), "input:0 in {}.meta takes images of shape (None, 32, 32, 1), "
+                     "not MNIST's 28x28: it is not a network this project's //:run trained; use one of its "
+                     "runs".format(checkpoint))
+        # The weights gone from beside the graph.
+        folder = self.create_tempdir().full_path
+        _save_network(folder, steps=(5,))
+        checkpoint = os.path.join(folder, "model.ckpt-5")
+        os.remove(checkpoint + ".data-00000-of-00001")
+        with self.assertRaises(restore.RestoreError) as raised:
+            restore.Restored(checkpoint)
+        self.assertRegex(str(raised.exception), r"^checkpoint {} cannot be restored \(.+\); use another checkpoint or "
+                                                r"run$".format(re.escape(checkpoint)))
+        # A garbled graph.
+        with open(checkpoint + ".meta", "wb") as f:
+            f.write(b"\x00garbage")
+        with self.assertRaises(restore.RestoreError) as raised:
+            restore.Restored(checkpoint)
+        self.assertRegex(str(raised.exception), r"^{}\.meta is not a readable meta graph \(.+\); use another "
+                                                r"checkpoint or run$".format(re.escape(checkpoint)))
+        # A graph without the two names.
+        folder = self.create_tempdir().full_path
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.compat.v1.get_variable("v", [2])
+            saver = tf.compat.v1.train.Saver()
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                saver.save(session, os.path.join(folder, checkpoints.PREFIX), global_step=1)
+        checkpoint = os.path.join(folder, "model.ckpt-1")
+        self.refused(lambda: restore.Restored(checkpoint), "the graph in {}.meta has no input:0 and logits:0 tensors: it "
+                     "is not a network this project's //:run trained".format(checkpoint))
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -1,6 +1,8 @@
 """What a user can get wrong, and interruptions: each ends in one clear line, and nothing is lost."""
 
+import contextlib
 import gzip
+import io
 import os
 import re
 import shlex
@@ -406,6 +408,57 @@ class SignalsTest(tf.test.TestCase):
         self.assertEqual(raised.exception.signum, signal.SIGINT)
         self.assertEqual(self.ignored, [])
         del ref
+
+    def test_in_training_the_first_signal_asks_to_stop_after_the_step_and_the_second_stops_at_once(self):
+        self.assertFalse(self.signals())  # should_stop, before any signal
+        self.signals.check()  # nothing to raise
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said), self.signals.training():
+            signal.raise_signal(signal.SIGTERM)  # recorded, not raised: the step goes on
+            self.assertTrue(self.signals())
+            self.assertEqual(said.getvalue(), "\nSIGTERM received: stopping after this step (Ctrl-C again to stop at "
+                                              "once)\n")
+            with self.assertRaises(interrupts.Interrupted) as raised:
+                signal.raise_signal(signal.SIGINT)
+        # The second signal stops at once, named as the first one was.
+        self.assertEqual((raised.exception.signum, raised.exception.at_once, raised.exception.exit_code),
+                         (signal.SIGTERM, True, 143))
+        with self.assertRaises(interrupts.Interrupted) as raised:
+            self.signals.check()  # at the step boundary: the first signal's stop
+        self.assertEqual((raised.exception.signum, raised.exception.at_once), (signal.SIGTERM, False))
+
+    def test_outside_training_a_signal_stops_at_once(self):
+        with self.assertRaises(interrupts.Interrupted) as raised:
+            signal.raise_signal(signal.SIGINT)
+        self.assertEqual((raised.exception.signum, raised.exception.at_once, raised.exception.exit_code),
+                         (signal.SIGINT, True, 130))
+        self.assertEqual(str(raised.exception), "SIGINT")
+
+    def test_a_signal_inside_critical_blocks_waits_for_the_outermost_to_end(self):
+        done = []
+        with self.assertRaises(interrupts.Interrupted) as raised:
+            with self.signals.critical():
+                with self.signals.critical():
+                    signal.raise_signal(signal.SIGTERM)
+                    done.append("inner")
+                done.append("outer")  # the inner block's end does not raise: the outer one is still writing
+            done.append("after")
+        self.assertEqual(done, ["inner", "outer"])
+        self.assertEqual((raised.exception.signum, raised.exception.at_once), (signal.SIGTERM, True))
+        # Once every block has ended, a signal stops at once again, and a block without one ends quietly.
+        with self.signals.critical():
+            done.append("quiet")
+        with self.assertRaises(interrupts.Interrupted):
+            signal.raise_signal(signal.SIGINT)
+        self.assertEqual(done, ["inner", "outer", "quiet"])
+
+    def test_the_test_hook_is_called_only_when_a_test_sets_it(self):
+        interrupts.reached("saving")  # no hook: nothing happens
+        points = []
+        self.addCleanup(setattr, interrupts, "test_hook", None)
+        interrupts.test_hook = points.append
+        interrupts.reached("saving")
+        self.assertEqual(points, ["saving"])
 
     def test_a_signal_while_stopping_or_after_finish_changes_nothing(self):
         # As run.py's main ends: a SIGINT stops the run; another one while its line is printed, and more after

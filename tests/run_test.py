@@ -1,20 +1,31 @@
 """The runner (run.py): flag checks, relative paths, and the posts' output lines, end to end."""
 
+import contextlib
+import copy
 import io
+import json
 import os
 import re
+import signal
 import sys
+import tempfile
+from unittest import mock
 
 from absl import flags
+from absl.testing import flagsaver
 import numpy as np
 import tensorflow as tf
 
 from data import loader
 from graphs import model
 from graphs import posts
+from pictures import results
 from programs import cli
 import run
+from session import folder_lock
+from session import interrupts
 from session import progress
+from session import speedup
 from tests import testing
 
 # A line TensorFlow's C++ runtime logs at WARNING, ERROR or FATAL ("E0000 00:00:17... file.cc:52] ...").
@@ -96,8 +107,10 @@ class FlagsTest(tf.test.TestCase):
     def _parse(self, *args):
         fv = flags.FlagValues()
         for name in ("net", "init", "steps", "batch_size", "test_batch_size", "learning_rate", "print_every",
-                     "save_every"):
-            fv[name] = flags.FLAGS[name]  # the runner's very definitions, with their validators
+                     "save_every", "seed"):
+            # The runner's very definitions, with their validators; copies, so that a value one parse leaves in a
+            # flag (--learning_rate=-1) does not make the next parse fail for that flag instead of its own.
+            fv[name] = copy.deepcopy(flags.FLAGS[name])
         fv(["run.py"] + list(args))
         return fv
 
@@ -121,11 +134,15 @@ class FlagsTest(tf.test.TestCase):
                                               "conv4": "variance_scaling"})
 
     def test_bad_values_are_refused(self):
-        for args in (["--steps=-1"], ["--batch_size=0"], ["--test_batch_size=0"], ["--print_every=0"],
+        for args in (["--steps=-1"], ["--steps=0"], ["--batch_size=0"], ["--test_batch_size=0"], ["--print_every=0"],
                      ["--net=resnet"], ["--init=he"], ["--learning_rate=0"],
-                     ["--learning_rate=-1"], ["--save_every=0"]):
-            with self.assertRaises(flags.Error, msg=args):
+                     ["--learning_rate=-1"], ["--save_every=0"], ["--seed=-1"], ["--seed=2147483648"]):
+            # Refused for the flag given, not another one.
+            with self.assertRaisesRegex(flags.Error, "^flag {}".format(re.escape(args[0].split(".")[0])), msg=args):
                 self._parse(*args)
+        # The bounds themselves are taken: one step, a checkpoint every step, the largest seed TensorFlow takes.
+        parsed = self._parse("--steps=1", "--save_every=1", "--seed=2147483647", "--batch_size=1")
+        self.assertEqual((parsed.steps, parsed.save_every, parsed.seed, parsed.batch_size), (1, 1, 2**31 - 1, 1))
 
 
 class _Stream(io.StringIO):
@@ -286,6 +303,273 @@ class EndToEndTest(tf.test.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertRegex(result.stderr, r"error: MNIST file not found: looked for .*train-images")
         self.assertNotIn("Traceback", result.stderr)
+
+
+def _recomputed_small_run(data_dir, steps, test_batch_size):
+    """What `--net=linear --steps=STEPS --print_every=1` on small_mnist's data must print, worked out here: the
+    training set after the 5,000 validation images is exactly one batch of 100, so every step trains on it; cost
+    and accuracy in numpy from the logits before each update, the test figures from the logits after the last,
+    and the same figures as TensorBoard scalars."""
+    data = loader.load_mnist(data_dir)
+    images, labels = data.train.images[:100], data.train.labels[:100]
+    graph, nodes, init_op = model.build_graph("linear", "random_normal", 0.01, seed=0)
+    train = []
+    with tf.compat.v1.Session(graph=graph) as session:
+        session.run(init_op)
+        for step in range(steps):
+            logits = session.run(nodes.logits, {nodes.input: images}).astype(np.float64)
+            train.append((_cross_entropy(logits, labels), (logits.argmax(1) == labels.argmax(1)).mean()))
+            session.run(nodes.optimizer, {nodes.input: images, nodes.labels: labels})
+        logits = session.run(nodes.logits, {nodes.input: data.test.images}).astype(np.float64)
+    test = (_cross_entropy(logits, data.test.labels), 100.0 * (logits.argmax(1) == data.test.labels.argmax(1)).mean())
+    return train, test
+
+
+def _scalars(logdir):
+    """{tag: [(step, value)]} of the scalars in logdir's events files."""
+    found = {}
+    for name in sorted(os.listdir(logdir)):
+        if name.startswith("events.out.tfevents."):
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
+                for value in event.summary.value:
+                    if value.HasField("simple_value"):
+                        found.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return found
+
+
+class _Saved:
+    """Stands for checkpoints.Checkpoints in RunState: only the step of its newest checkpoint."""
+
+    def __init__(self, last_step):
+        self.last_step = last_step
+
+
+class InProcessTest(tf.test.TestCase):
+    """run.main in this process on a tiny run (linear, a few steps, small data): every line it prints read back
+    by meaning and recomputed here, the files and scalars it writes, resuming, and the lines that end it early."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data_dir = testing.small_mnist(tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")))
+
+    def setUp(self):
+        super().setUp()
+        handlers = {sig: signal.getsignal(sig) for sig in interrupts.SIGNALS}  # run.main installs its own
+        self.addCleanup(lambda: [signal.signal(sig, h) for sig, h in handlers.items()])
+        self.addCleanup(setattr, sys, "unraisablehook", sys.unraisablehook)
+
+    def _main(self, **flag_values):
+        """run.main with the given flags (the rest at their defaults): (exit code, stdout lines, stderr)."""
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with flagsaver.flagsaver(**flag_values), contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            code = run.main([])
+        return code, stdout.getvalue().splitlines(), stderr.getvalue()
+
+    def _tiny(self, logdir, **more):
+        values = dict(net="linear", steps=3, print_every=1, test_batch_size=64, data_dir=self.data_dir,
+                      logdir=logdir, bfloat16_hint=False)
+        values.update(more)
+        return self._main(**values)
+
+    def test_every_printed_line_is_the_runs_own_figure(self):
+        logdir = self.create_tempdir().full_path
+        code, lines, stderr = self._tiny(logdir)
+        self.assertEqual(code, 0, stderr)
+        train, (test_cost, test_accuracy) = _recomputed_small_run(self.data_dir, 3, 64)
+        self.assertEqual(lines[0], "Training linear (random_normal) for 3 steps, batch 100, learning rate 0.01, "
+                                   "precision float32 (the posts' arithmetic)")
+        # Cost: and Accuracy: of each step in turn, then the test pass's line and its two figures.
+        for step, (cost, accuracy) in enumerate(train):
+            cost_line, accuracy_line = lines[1 + 2 * step], lines[2 + 2 * step]
+            self.assertRegex(cost_line, r"^Cost: \S+$")
+            self.assertNear(float(cost_line.split()[1]), cost, 2e-5 * cost, cost_line)
+            self.assertEqual(accuracy_line, "Accuracy: {:.2f} %".format(100 * accuracy))
+        self.assertEqual(lines[7], "Testing on 200 images, batches of 64")
+        self.assertRegex(lines[8], r"^Test Cost: \S+$")
+        self.assertNear(float(lines[8].split()[2]), test_cost, 2e-5 * test_cost, lines[8])
+        self.assertEqual(lines[9], "Test accuracy: {:.2f} %".format(test_accuracy))
+        # What it wrote, and where: each picture under its title, the activations, TensorBoard's command.
+        self.assertStartsWith(lines[10], "most confused: ")
+        self.assertEqual(lines[11:], [
+            "Mistakes, most confident first: " + os.path.join(logdir, "mistakes.png"),
+            "Confusion matrix: " + os.path.join(logdir, "confusion.png"),
+            "First layer's weights: " + os.path.join(logdir, "weights.png"),
+            "Activations before each ReLU (LTFN 6): " + os.path.join(logdir, "activations.png"),
+            "TensorBoard logs: " + logdir,
+            "  view them: bazel run //:tensorboard -- --logdir=" + logdir])
+        for name in ("mistakes.png", "confusion.png", "weights.png", "activations.png"):
+            self.assertTrue(os.path.isfile(os.path.join(logdir, name)), name)
+        # The progress lines on stderr (not a terminal): one per printed step, of 3 steps.
+        self.assertEqual([l.split("  ")[0] for l in stderr.splitlines()], ["step 0/3", "step 1/3", "step 2/3"])
+        # TensorBoard's scalars: the printed figures (accuracy as a fraction), training's at each step, the test's
+        # at the last step.
+        scalars = _scalars(logdir)
+        self.assertEqual([step for step, _ in scalars["train/cost"]], [0, 1, 2])
+        self.assertAllClose([v for _, v in scalars["train/cost"]], [c for c, _ in train], rtol=2e-5)
+        self.assertAllClose([v for _, v in scalars["train/accuracy"]], [a for _, a in train], rtol=1e-6)
+        self.assertEqual(scalars["test/cost"][0][0], 3)
+        self.assertAllClose([v for _, v in scalars["test/cost"]], [test_cost], rtol=2e-5)
+        self.assertAllClose([v for _, v in scalars["test/accuracy"]], [test_accuracy / 100], rtol=1e-6)
+        # The checkpoint of the last step, with the settings that decide it in run.json.
+        folder = os.path.join(logdir, "checkpoints")
+        self.assertTrue(os.path.isfile(os.path.join(folder, "model.ckpt-3.index")))
+        with open(os.path.join(folder, "run.json")) as f:
+            recorded = json.load(f)
+        self.assertEqual({k: recorded[k] for k in ("net", "init", "learning_rate", "batch_size", "seed", "shuffle",
+                                                   "precision", "validation_size")},
+                         {"net": "linear", "init": "random_normal", "learning_rate": 0.01, "batch_size": 100,
+                          "seed": 0, "shuffle": False, "precision": "float32", "validation_size": 5000})
+        self.assertIn(os.path.basename(self.data_dir), json.dumps(recorded["data_dir"]))
+        # The pictures' own record of the run.
+        meta = results.load(logdir).meta
+        self.assertEqual({k: meta[k] for k in ("net", "init", "step", "learning_rate", "seed", "test_images")},
+                         {"net": "linear", "init": "random_normal", "step": 3, "learning_rate": 0.01, "seed": 0,
+                          "test_images": 200})
+
+    def test_a_resumed_run_says_where_it_starts_and_trains_only_the_steps_left(self):
+        logdir = self.create_tempdir().full_path
+        self.assertEqual(self._tiny(logdir, steps=2)[0], 0)
+        code, lines, stderr = self._tiny(logdir, steps=4)
+        self.assertEqual(code, 0, stderr)
+        folder = os.path.join(logdir, "checkpoints")
+        self.assertEqual(lines[1], "Resuming at step 2 from {}".format(folder))
+        train, (test_cost, test_accuracy) = _recomputed_small_run(self.data_dir, 4, 64)
+        costs = [float(l.split()[1]) for l in lines if l.startswith("Cost: ")]
+        self.assertLen(costs, 2)  # steps 2 and 3 only
+        self.assertAllClose(costs, [c for c, _ in train[2:]], rtol=2e-5)
+        self.assertIn("Test accuracy: {:.2f} %".format(test_accuracy), lines)
+        self.assertEqual(sorted(n for n in os.listdir(folder) if n.endswith(".index")),
+                         ["model.ckpt-2.index", "model.ckpt-4.index"])
+        # Run again with the same steps: nothing left to train, it tests.
+        code, lines, stderr = self._tiny(logdir, steps=4)
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(lines[1], "Resuming at step 4 from {}: training is done, testing".format(folder))
+        self.assertNotIn("Cost:", " ".join(l for l in lines if not l.startswith("Test")))
+        self.assertIn("Test accuracy: {:.2f} %".format(test_accuracy), lines)
+
+    def test_checkpoints_every_save_every_steps_in_the_folder_asked(self):
+        logdir, folder = self.create_tempdir().full_path, self.create_tempdir().full_path
+        code, lines, stderr = self._tiny(logdir, steps=5, save_every=2, print_every=5, checkpoint_dir=folder)
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual([l for l in lines if l.startswith("Cost: ")], lines[1:2])  # step 0 only
+        # Saved at steps 2 and 4 and at the end; the Saver keeps the last two.
+        self.assertEqual(sorted(n for n in os.listdir(folder) if n.endswith(".index")),
+                         ["model.ckpt-4.index", "model.ckpt-5.index"])
+        self.assertFalse(os.path.exists(os.path.join(logdir, "checkpoints")))
+
+    def test_a_batch_larger_than_the_training_set_names_both_numbers_and_the_flag(self):
+        # (A refused run's folder lock is held until its process ends: each run here has a folder of its own.)
+        code, lines, stderr = self._tiny(self.create_tempdir().full_path, batch_size=101)
+        self.assertEqual((code, lines), (1, []))
+        self.assertEqual(stderr, "error: --batch_size=101 is more than the 100 training images left after "
+                                 "--validation_size=5000; choose at most 100\n")
+        code, lines, stderr = self._tiny(self.create_tempdir().full_path, batch_size=5101, validation_size=0)
+        self.assertEqual(stderr, "error: --batch_size=5101 is more than the 5100 training images; choose at most "
+                                 "5100\n")
+
+    def test_a_diverged_run_names_the_rate_and_what_it_kept(self):
+        code, lines, stderr = self._tiny(self.create_tempdir().full_path, learning_rate=1e38, steps=50,
+                                         save_every=1000)
+        self.assertEqual(code, 1, stderr)
+        said = stderr.splitlines()[-1]
+        self.assertRegex(said, r"^error: .*: training diverged; try a smaller --learning_rate \(was 1e\+38\), or add "
+                               r"--check_numerics to see where; no checkpoint was written$")
+        code, lines, stderr = self._tiny(self.create_tempdir().full_path, learning_rate=1e38, steps=50,
+                                         check_numerics=True)
+        self.assertRegex(stderr.splitlines()[-1], r"training diverged; try a smaller --learning_rate \(was 1e\+38\); "
+                                                  r"no checkpoint was written$")
+
+    def test_a_logdir_another_run_uses_is_refused_even_with_checkpoints_elsewhere(self):
+        logdir = self.create_tempdir().full_path
+        held = folder_lock.FolderLock(logdir, "run.py --logdir=" + logdir, "logdir")
+        self.addCleanup(held.release)
+        code, lines, stderr = self._tiny(logdir, checkpoint_dir=self.create_tempdir().full_path)
+        self.assertEqual((code, lines), (1, []))
+        self.assertRegex(stderr, r"^error: another run is using {}: .*run\.py --logdir={}; wait for it to end \(or "
+                                 r"stop it\), or choose another --logdir\n$".format(re.escape(logdir), re.escape(logdir)))
+
+    def test_a_full_disk_while_the_pictures_are_written_says_what_is_done(self):
+        logdir = self.create_tempdir().full_path
+        full = OSError(28, "No space left on device")
+        with mock.patch.object(results, "write", side_effect=full):
+            code, lines, stderr = self._tiny(logdir)
+        self.assertEqual(code, 1, stderr)
+        self.assertEqual(stderr.splitlines()[-1], "error: cannot write the end-of-run pictures in {} (No space left "
+                         "on device); training (saved: step 3 in {}) and the test (figures above) are done; free some "
+                         "space and run the same command to write them again".format(
+                             logdir, os.path.join(logdir, "checkpoints")))
+        self.assertEqual(lines[-1].split(":")[0], "Test accuracy")  # the test's figures were printed before it
+
+    def test_settings_take_each_posts_default_for_the_net(self):
+        with flagsaver.flagsaver(net="conv4", logdir="/runs/x"):
+            settings = run.Settings.from_flags()
+        self.assertEqual((settings.init, settings.steps, settings.learning_rate, settings.checkpoint_dir),
+                         ("variance_scaling", posts.settings("conv4", "variance_scaling").steps,
+                          posts.settings("conv4", "variance_scaling").learning_rate, "/runs/x/checkpoints"))
+        with flagsaver.flagsaver(net="fc3", init="small", steps=7, learning_rate=0.5, logdir="/runs/y",
+                                 checkpoint_dir="/ckpt"):
+            settings = run.Settings.from_flags()
+        self.assertEqual((settings.init, settings.steps, settings.learning_rate, settings.checkpoint_dir),
+                         ("small", 7, 0.5, "/ckpt"))
+
+    def test_a_float32_run_on_amx_prints_the_trials_line_second(self):
+        logdir = self.create_tempdir().full_path
+        measured = []
+
+        def measure(graph, nodes, init_op, images, labels):
+            measured.append((images, labels))
+            return 0.030, 0.010
+        with mock.patch.object(speedup, "wanted", return_value=True), \
+                mock.patch.object(speedup, "measure", side_effect=measure):
+            code, lines, stderr = self._tiny(logdir, bfloat16_hint=True)
+        self.assertEqual(code, 0, stderr)
+        self.assertStartsWith(lines[1], "this CPU has AMX: --precision=bfloat16 trains this network about 3.0× faster "
+                                        "(10 ms a step against 30 ms in float32")
+        self.assertIn("linear/random_normal", lines[1])
+        # Timed on the run's own first batch.
+        data = loader.load_mnist(self.data_dir)
+        (images, labels), = measured
+        self.assertAllEqual(images, data.train.images[:100].reshape((-1,) + model.NETS["linear"].INPUT_SHAPE))
+        self.assertAllEqual(labels, data.train.labels[:100])
+        # --nobfloat16_hint: no trial, no line.
+        with mock.patch.object(speedup, "wanted", return_value=True), \
+                mock.patch.object(speedup, "measure", side_effect=measure):
+            code, lines, stderr = self._tiny(self.create_tempdir().full_path)
+        self.assertLen(measured, 1)
+        self.assertStartsWith(lines[1], "Cost: ")
+
+    def test_the_line_that_ends_a_stopped_run_in_each_phase(self):
+        argv = sys.argv
+        sys.argv = ["run.py", "--net=fc3", "--logdir=/old"]
+        self.addCleanup(setattr, sys, "argv", argv)
+        command = "bazel run //:run -- --net=fc3 --logdir=/runs/r"
+        state = run.RunState(100, "/runs/r", "/runs/r/checkpoints")
+        stop = lambda signum, at_once: state.stopped(interrupts.Interrupted(signum, at_once))
+        self.assertEqual(stop(signal.SIGINT, True), "SIGINT: stopped before training began; no checkpoint was "
+                                                    "written yet; to start again: " + command)
+        state.phase, state.step, state.saved = "training", 40, _Saved(40)
+        self.assertEqual(stop(signal.SIGTERM, False), "SIGTERM: stopped at step 40 of 100; checkpoint saved in "
+                                                      "/runs/r/checkpoints; to resume: " + command)
+        state.saved = _Saved(30)  # the step's own checkpoint not written: the newest one is said
+        self.assertEqual(stop(signal.SIGINT, False), "SIGINT: stopped at once during training; the checkpoint of "
+                                                     "step 30 in /runs/r/checkpoints is intact; to resume: " + command)
+        state.saved = _Saved(40)
+        self.assertEqual(stop(signal.SIGINT, True), "SIGINT: stopped at once during training; the checkpoint of "
+                                                    "step 40 in /runs/r/checkpoints is intact; to resume: " + command)
+        state.saved = _Saved(None)
+        self.assertEqual(stop(signal.SIGINT, True), "SIGINT: stopped at once during training; no checkpoint was "
+                                                    "written yet; to resume: " + command)
+        state.phase, state.saved = "testing", _Saved(100)
+        self.assertEqual(stop(signal.SIGTERM, True), "SIGTERM: stopped during the test pass; training is done and "
+                                                     "saved (step 100 in /runs/r/checkpoints); to run the test: "
+                                                     + command)
+        state.phase = "writing"
+        self.assertEqual(stop(signal.SIGINT, True), "SIGINT: stopped while writing the end-of-run files; training "
+                                                    "(saved: step 100 in /runs/r/checkpoints) and the test (figures "
+                                                    "above) are done; to write them again: " + command)
+        self.assertEqual(interrupts.Interrupted(signal.SIGTERM, True).exit_code, 143)
 
 
 if __name__ == "__main__":

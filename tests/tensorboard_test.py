@@ -609,5 +609,135 @@ class TensorBoardArgumentsTest(tf.test.TestCase):
                 tensorboard_main.tensorboard_argv(args)
 
 
+class _Writer:
+    """Stands for the events writer: what TraceFirstRun hands it."""
+
+    def __init__(self):
+        self.run_metadata = []
+
+    def add_run_metadata(self, metadata, tag, step=None):
+        self.run_metadata.append((metadata, tag, step))
+
+
+class SummariesTest(tf.test.TestCase):
+    """session/summaries.py in this process on the posts' graphs: each histogram's tag, count and values against
+    numpy on the tensors it was made from, the traced first run, and the arrays the pictures are drawn from."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.test = loader.load_mnist().test
+
+    def session(self, net):
+        from graphs import model
+        graph, nodes, init_op = model.build_graph(net, "variance_scaling" if net == "conv4" else "random_normal",
+                                                  0.01, seed=0)
+        with graph.as_default():
+            merged = summaries.histograms(nodes)
+        session = tf.compat.v1.Session(graph=graph)
+        self.addCleanup(session.close)
+        session.run(init_op)
+        return session, nodes, merged
+
+    def images(self, nodes, count):
+        return self.test.images[:count].reshape((-1,) + tuple(nodes.input.shape[1:]))
+
+    def test_each_histogram_counts_its_layers_first_images_holding_enough_values(self):
+        session, nodes, merged = self.session("conv4")
+        images = self.images(nodes, 30)
+        serialized, *arrays = session.run([merged] + list(nodes.pre_activations) + [nodes.logits, nodes.predictions],
+                                          {nodes.input: images})
+        summary = tf.compat.v1.Summary.FromString(serialized)
+        self.assertEqual([v.tag for v in summary.value], CONV4_HISTOGRAMS)
+        for value, array in zip(summary.value, arrays):
+            per_image = int(np.prod(array.shape[1:]))
+            counted = array[:-(-summaries.HISTOGRAM_VALUES // per_image)]  # the first images holding 2**19 values
+            if len(counted) < len(array):  # (else the whole batch holds fewer)
+                self.assertGreaterEqual(counted.size, summaries.HISTOGRAM_VALUES, value.tag)
+                self.assertLess(counted.size - per_image, summaries.HISTOGRAM_VALUES, value.tag)
+            histo = value.histo
+            self.assertEqual(histo.num, counted.size, value.tag)
+            self.assertAllClose([histo.min, histo.max], [counted.min(), counted.max()], rtol=1e-6, msg=value.tag)
+            self.assertAllClose(histo.sum, counted.astype(np.float64).sum(), rtol=1e-4, atol=1e-3, msg=value.tag)
+        # conv4: 11 of the 30 images for layer1-2 (28 x 28 x 64 values each), 21 for layer3-4 (14 x 14 x 128), all
+        # 30 for logits and predictions.
+        self.assertEqual([v.histo.num for v in summary.value],
+                         [11 * 28 * 28 * 64] * 2 + [21 * 14 * 14 * 128] * 2 + [30 * 10] * 2)
+
+    def test_non_finite_values_are_left_out_of_a_histogram(self):
+        session, nodes, merged = self.session("linear")
+        images = self.images(nodes, 4).copy()
+        images[1, 0] = np.nan  # image 1's logits and predictions are all NaN
+        summary = tf.compat.v1.Summary.FromString(session.run(merged, {nodes.input: images}))
+        self.assertEqual([v.tag for v in summary.value], LINEAR_HISTOGRAMS)
+        logits = session.run(nodes.logits, {nodes.input: images})
+        self.assertEqual([v.histo.num for v in summary.value], [30, 30])
+        self.assertAllClose(summary.value[0].histo.sum, np.nansum(logits.astype(np.float64)), rtol=1e-5)
+
+    def test_tags_are_the_posts_names(self):
+        session, nodes, _ = self.session("fc3")
+        self.assertEqual([name for name, _ in summaries.histogram_tensors(nodes)],
+                         ["layer1_linear", "layer2_linear", "logits", "predictions"])
+        self.assertEqual([tensor for _, tensor in summaries.histogram_tensors(nodes)],
+                         list(nodes.pre_activations) + [nodes.logits, nodes.predictions])
+
+    def test_only_the_first_run_is_traced_and_written_under_its_tag_and_step(self):
+        session, nodes, _ = self.session("linear")
+        writer = _Writer()
+        traced = summaries.TraceFirstRun(session, writer, "train_step_7", 7)
+        images = self.images(nodes, 3)
+        first = traced.run(nodes.logits, {nodes.input: images})
+        second = traced.run(nodes.logits, feed_dict={nodes.input: images})
+        self.assertAllClose(first, session.run(nodes.logits, {nodes.input: images}))
+        self.assertAllClose(second, first)
+        self.assertTrue(traced.traced)
+        self.assertLen(writer.run_metadata, 1)
+        metadata, tag, step = writer.run_metadata[0]
+        self.assertEqual((tag, step), ("train_step_7", 7))
+        ran = {node.node_name for device in metadata.step_stats.dev_stats for node in device.node_stats}
+        self.assertIn("logits", ran)
+        self.assertNotIn("optimizer", ran)  # the fetch's own nodes only
+        self.assertIs(traced.graph, session.graph)  # anything else is the session's
+
+    def test_activations_and_what_was_learned_are_the_networks_own_arrays(self):
+        session, nodes, _ = self.session("conv4")
+        images = self.images(nodes, 5)
+        found = summaries.activations(session, nodes, images)
+        self.assertEqual([name for name, _ in found], CONV4_HISTOGRAMS)
+        for (name, array), tensor in zip(found, list(nodes.pre_activations) + [nodes.logits, nodes.predictions]):
+            self.assertAllClose(array, session.run(tensor, {nodes.input: images}), msg=name)
+        graph = nodes.input.graph
+        weights, maps = summaries.learned(session, nodes, self.test.images[3])
+        self.assertEqual(weights.shape, (3, 3, 1, 64))
+        self.assertEqual([(name, value.shape) for name, value in maps], [
+            ("layer1", (28, 28, 64)), ("layer2", (28, 28, 64)), ("pool1", (14, 14, 64)),
+            ("layer3", (14, 14, 128)), ("layer4", (14, 14, 128)), ("pool2", (7, 7, 128))])
+        # Image 3's own maps: layer1's is ReLU(its 3x3 SAME convolution with those weights + the bias), in numpy;
+        # pool1 the max of each 2x2 of layer2's.
+        (bias,) = [v for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+                   if v.op.name == "layer1/layer1_bias"]
+        padded = np.pad(self.test.images[3].reshape(28, 28), 1)
+        conv = sum(padded[di:di + 28, dj:dj + 28, None] * weights[di, dj, 0] for di in range(3) for dj in range(3))
+        self.assertAllClose(maps[0][1], np.maximum(conv + session.run(bias), 0), atol=1e-5)
+        self.assertAllClose(maps[2][1], maps[1][1].reshape(14, 2, 14, 2, 64).max(axis=(1, 3)))
+        self.assertEqual(summaries.feature_map_tensors(self.session("fc3")[1].input.graph), [])
+
+    def test_a_linear_network_has_weights_and_no_feature_maps(self):
+        session, nodes, _ = self.session("linear")
+        weights, maps = summaries.learned(session, nodes, self.test.images[0])
+        self.assertEqual((weights.shape, maps), ((784, 10), []))
+
+    def test_a_png_is_an_image_summary_of_its_own_size_and_bytes(self):
+        path = os.path.join(self.create_tempdir().full_path, "p.png")
+        Image.new("RGBA", (37, 21), (10, 20, 30, 255)).save(path)
+        summary = summaries.image_summary("pictures/mistakes", path)
+        (value,) = summary.value
+        with open(path, "rb") as f:
+            encoded = f.read()
+        self.assertEqual((value.tag, value.image.width, value.image.height, value.image.colorspace),
+                         ("pictures/mistakes", 37, 21, 4))
+        self.assertEqual(value.image.encoded_image_string, encoded)
+
+
 if __name__ == "__main__":
     tf.test.main()

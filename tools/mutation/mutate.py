@@ -39,6 +39,24 @@ SESSIONS = {
     "labs-microscope": (["labs/microscope.py"], "tests/widgets_test.py MicroscopeTest"),
     "labs-questions": (["labs/questions.py"], "tests/widgets_test.py QuestionsTest"),
     "labs-board": (["labs/board.py", "labs/display.py"], "tests/widgets_test.py BoardTest DisplayTest"),
+    # session/'s other modules, run.py and bench/: what a user reads of a run, a prediction and the benchmark
+    "restore": (["session/restore.py"], "tests/predict_test.py RestoreTest"),
+    "summaries": (["session/summaries.py"], "tests/tensorboard_test.py SummariesTest"),
+    "interrupts": (["session/interrupts.py"], "tests/robustness_test.py SignalsTest StartingTest"),
+    "precision": (["session/precision.py", "session/speedup.py"], "tests/precision_test.py ConfigTest SpeedupTest"),
+    "run": (["run.py"], "tests/run_test.py PathsTest FlagsTest ProgressTest InProcessTest --and tests/robustness_test.py "
+                        "SignalsTest"),
+    "bench": (["bench/throughput.py", "bench/peers.py", "bench/torch_peer.py"],
+              "tests/bench_test.py BreakdownTest FiguresTest PeerProtocolTest "
+              "FunctionsTest.test_flops_count_the_gradient_convolutions FunctionsTest.test_report_line_formats "
+              "FunctionsTest.test_bfloat16_lines_name_the_precision_and_float32_lines_do_not_change "
+              "FunctionsTest.test_speed_up_over_float32_is_the_median_of_repeat_by_repeat_ratios "
+              "FunctionsTest.test_find_program_takes_paths_and_names_on_path "
+              "FunctionsTest.test_bfloat16_peak_is_a_bfloat16_matmul "
+              "FunctionsTest.test_flops_fall_back_to_three_forward_passes_when_the_profiler_misses_the_gradients "
+              "FunctionsTest.test_flags_defaults_are_the_documented_ones "
+              "FunctionsTest.test_the_breakdown_traces_the_steps_after_two_untimed_ones_in_a_one_op_at_a_time_session "
+              "FunctionsTest.test_flops_by_kind_count_the_forward_ops_and_the_gradient_ops_that_ran"),
 }
 
 # One replacement per operator, as mutmut makes, instead of cosmic-ray's every-operator-for-every-operator
