@@ -113,3 +113,18 @@ def outside(fig):
         if box.x0 < -0.5 or box.y0 < -0.5 or box.x1 > fig.bbox.width + 0.5 or box.y1 > fig.bbox.height + 0.5:
             found.append((text.get_text(), tuple(round(v) for v in box.extents)))
     return found
+
+
+def overlapping_titles(fig):
+    """Pairs of visible axes' titles in a figure that are drawn over each other (a grid laid out too tightly)."""
+    fig = laid_out(fig.figure)
+    renderer = fig.canvas.get_renderer()
+    boxes = [(ax.get_title(), ax.title.get_window_extent(renderer)) for ax in fig.findobj(matplotlib.axes.Axes)
+             if ax.get_visible() and ax.get_title()]
+    return [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1:] if box.overlaps(other)]
+
+
+def pixels(ax):
+    """(width, height) in pixels of an axes, as last drawn (laid_out)."""
+    box = ax.get_window_extent()
+    return box.width, box.height

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 
+import matplotlib.axes
 import numpy as np
 from PIL import Image
 import tensorflow as tf
@@ -667,6 +668,11 @@ class PicturesReadBackTest(tf.test.TestCase):
         drawn_figures.append(("histograms", histograms.figure([histograms.load(folder)] * 2)))
         for what, fig in drawn_figures:
             self.assertEqual(drawn.outside(fig), [], what)
+            self.assertEqual(drawn.overlapping_titles(fig), [], what)
+            # Each digit, weight or map at least one screen pixel per pixel of a 28x28 digit: legible.
+            for ax in fig.findobj(matplotlib.axes.Axes):
+                if ax.get_visible() and ax.images:
+                    self.assertGreaterEqual(min(drawn.pixels(ax)), 28, "{}: {}".format(what, ax.get_title()))
         # One input: the bars are still its own (a figure of one row is a row, not a pair of axes).
         ((picture, bars),) = [(shown[0, 0], shown[0, 1]) for shown in [drawn.panels(drawn_figures[-3][1])]]
         self.assertEqual(picture.get_title(), "test[0]")
@@ -693,6 +699,7 @@ class PicturesReadBackTest(tf.test.TestCase):
         self.assertEqual(drawn.panels(panel), {})
         self.assertEqual([t.get_text() for t in panel.texts if t.get_text() != drawn.suptitle(panel)],
                          ["no mistakes"])
+        self.assertEqual(drawn.outside(panel), [])
         ax = drawn.panels(_one(results.figure("confusion", [run])))[(0, 0)]
         self.assertEqual(ax.get_title(), "Confusion matrix\n5 of 5 right (100.00 %)")
         # Every diagonal cell says its count (0 too), and no cell off it says anything.
@@ -799,6 +806,16 @@ class PicturesReadBackTest(tf.test.TestCase):
         self.assertEqual(done.exception.code, 0)
         self.assertIn("LTFN 6's histograms as pictures, without a server: `bazel run //:report -- RUN_DIR... "
                       "[--out=FILE.png]`.", " ".join(stdout.getvalue().split()))
+
+
+class TensorBoardMainTest(tf.test.TestCase):
+    """//:tensorboard's main, in this process: its refusals word for word."""
+
+    def test_a_port_that_is_no_port_is_named_in_one_line(self):
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertEqual(tensorboard_main.main(["--logdir=" + self.create_tempdir().full_path, "--port=70000"]), 1)
+        self.assertEqual(stderr.getvalue(), "error: --port 70000 is not a port number (0 to 65535)\n")
 
 
 if __name__ == "__main__":
