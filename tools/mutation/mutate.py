@@ -34,17 +34,17 @@ SESSIONS = {
     # pictures/: each picture read back from its artists; //:report's and //:predict --png's figures in-process.
     "pictures": (["pictures/figures.py", "pictures/histograms.py", "pictures/learned.py", "pictures/mistakes.py",
                   "pictures/predictions.py", "pictures/results.py"],
-                 "tests/tensorboard_test.py PicturesSayTest StoredArraysTest PicturesReadBackTest"),
+                 "tests/tensorboard_test.py PicturesSayTest StoredArraysTest PicturesReadBackTest --and tests/predict_test.py PredictOutputTest"),
     # programs/: each program against the tests of what it prints and refuses (in-process where they can be).
     "cli": (["programs/cli.py"], "tests/programs_test.py CliTest --and tests/tensorboard_test.py TensorBoardArgumentsTest"
                                  " --and tests/programs_test.py ArgparseProgramsTest"),
     "tensorboard_main": (["programs/tensorboard_main.py"],
-                         "tests/tensorboard_test.py TensorBoardArgumentsTest --and tests/programs_test.py ArgparseProgramsTest"),
+                         "tests/tensorboard_test.py TensorBoardArgumentsTest TensorBoardMainTest --and tests/programs_test.py ArgparseProgramsTest"),
     "report": (["programs/report.py"], "tests/tensorboard_test.py StoredArraysTest PicturesReadBackTest"),
     "reproduce": (["programs/reproduce.py"], "tests/reproduce_test.py"),
     "convolutions": (["programs/convolutions.py"], "tests/convolutions_test.py AppTest"),
-    "deps": (["programs/deps.py"], "tests/deps_test.py CommandLineTest --and tests/programs_test.py DepsProgramTest"),
-    "pitfalls": (["programs/pitfalls.py"], "tests/pitfalls_test.py ProgramTest --and tests/programs_test.py PitfallsProgramTest"),
+    "deps": (["programs/deps.py"], "tests/deps_test.py CommandLineTest"),
+    "pitfalls": (["programs/pitfalls.py"], "tests/pitfalls_test.py ProgramTest"),
     "predict": (["programs/predict.py"], "tests/predict_test.py PredictTest PredictOutputTest"),
     "lessons": (["programs/lessons.py", "programs/exercises.py"],
                 "tests/lessons_test.py ProgramTest.test_mistakes_are_one_line ProgramTest.test_the_news_prompt_is_switched_off "
