@@ -34,7 +34,7 @@ SESSIONS = {
     # pictures/: each picture read back from its artists; //:report's and //:predict --png's figures in-process.
     "pictures": (["pictures/figures.py", "pictures/histograms.py", "pictures/learned.py", "pictures/mistakes.py",
                   "pictures/predictions.py", "pictures/results.py"],
-                 "tests/tensorboard_test.py PicturesSayTest StoredArraysTest PicturesReadBackTest --and tests/predict_test.py PredictOutputTest"),
+                 "tests/tensorboard_test.py PicturesSayTest StoredArraysTest PicturesReadBackTest"),
     # programs/: each program against the tests of what it prints and refuses (in-process where they can be).
     "cli": (["programs/cli.py"], "tests/programs_test.py CliTest --and tests/tensorboard_test.py TensorBoardArgumentsTest"
                                  " --and tests/programs_test.py ArgparseProgramsTest"),
