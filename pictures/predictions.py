@@ -12,10 +12,11 @@ def plot(rows, out_path):
 
 def figure(rows):
     """The matplotlib figure plot() saves: per row, the image (titled with its name) and its ten bars."""
-    fig = figures.new(6.5, ROW_HEIGHT * len(rows) + 0.3)
+    height = ROW_HEIGHT * len(rows) + 0.3
+    fig = figures.new(6.5, height)
     axes = fig.subplots(len(rows), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.6]})
-    fig.subplots_adjust(left=0.03, right=0.98, top=1 - 0.2 / (ROW_HEIGHT * len(rows) + 0.3), bottom=0.06,
-                        hspace=0.6, wspace=0.15)
+    # Margins in inches: the bars' digits need 0.25 in below the last row, whatever the number of rows.
+    fig.subplots_adjust(left=0.03, right=0.98, top=1 - 0.2 / height, bottom=0.25 / height, hspace=0.6, wspace=0.15)
     for (name, image, probabilities), (picture, bars) in zip(rows, axes):
         figures.digit(picture, image, name if len(name) <= 24 else "…" + name[-23:])
         predicted = int(probabilities.argmax())

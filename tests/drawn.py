@@ -5,7 +5,9 @@ from, so a picture that says the wrong thing fails (not only one that was not dr
 import contextlib
 from unittest import mock
 
+import matplotlib.axes
 import matplotlib.colors
+import matplotlib.text
 import numpy as np
 
 
@@ -86,3 +88,43 @@ def stairs(ax):
     (patch,) = ax.patches
     data = patch.get_data()
     return np.asarray(data.values), np.asarray(data.edges)
+
+
+
+def outside(fig):
+    """The texts of a figure (titles, axis labels, the tick labels drawn, texts on axes, suptitles) that lie
+    wholly or partly outside it, as [(text, its box in pixels)]: a title or a label cut off at the edge."""
+    fig = laid_out(fig.figure)
+    renderer = fig.canvas.get_renderer()
+    undrawn = set()  # tick labels matplotlib keeps for ticks outside the axes' view: not drawn
+    for ax in fig.findobj(matplotlib.axes.Axes):
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not low - 1e-9 * abs(high - low) <= tick.get_loc() <= high + 1e-9 * abs(high - low):
+                    undrawn.update((id(tick.label1), id(tick.label2)))
+    found = []
+    for text in fig.findobj(matplotlib.text.Text):
+        if id(text) in undrawn or not text.get_visible() or not text.get_text().strip():
+            continue
+        if text.axes is not None and not text.axes.get_visible():
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < -0.5 or box.y0 < -0.5 or box.x1 > fig.bbox.width + 0.5 or box.y1 > fig.bbox.height + 0.5:
+            found.append((text.get_text(), tuple(round(v) for v in box.extents)))
+    return found
+
+
+def overlapping_titles(fig):
+    """Pairs of visible axes' titles in a figure that are drawn over each other (a grid laid out too tightly)."""
+    fig = laid_out(fig.figure)
+    renderer = fig.canvas.get_renderer()
+    boxes = [(ax.get_title(), ax.title.get_window_extent(renderer)) for ax in fig.findobj(matplotlib.axes.Axes)
+             if ax.get_visible() and ax.get_title()]
+    return [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1:] if box.overlaps(other)]
+
+
+def pixels(ax):
+    """(width, height) in pixels of an axes, as last drawn (laid_out)."""
+    box = ax.get_window_extent()
+    return box.width, box.height

@@ -635,5 +635,52 @@ class RestoreTest(tf.test.TestCase):
                      "is not a network this project's //:run trained".format(checkpoint))
 
 
+class PredictOutputTest(tf.test.TestCase):
+    """What //:predict prints for each input and how it reads its arguments, in this process (no run needed):
+    each line against probabilities sorted here, each refusal word for word."""
+
+    def test_a_line_names_the_answer_then_the_top_three_and_a_test_images_label(self):
+        p = np.array([0.01, 0.05, 0.6, 0.02, 0.2, 0.0, 0.1, 0.01, 0.01, 0.0])
+        self.assertEqual(predict.line("test[7]", p, 4), "test[7]: 2  p(2)=0.6000 p(4)=0.2000 p(6)=0.1000  label 4")
+        self.assertEqual(predict.line("three.png", p), "three.png: 2  p(2)=0.6000 p(4)=0.2000 p(6)=0.1000")
+        self.assertEqual(predict.line("test[0]", p, 0), "test[0]: 2  p(2)=0.6000 p(4)=0.2000 p(6)=0.1000  label 0")
+        rng = np.random.RandomState(5)
+        for k in range(20):
+            logits = rng.normal(0.0, 3.0, 10)
+            probabilities = np.exp(logits) / np.exp(logits).sum()
+            order = sorted(range(10), key=lambda d: -probabilities[d])
+            ((digit, top, label),) = _parse(predict.line("x{}".format(k), probabilities, k % 10)).values()
+            self.assertEqual(digit, order[0])
+            self.assertEqual([d for d, _ in top], order[:3])
+            self.assertAllClose([q for _, q in top], probabilities[order[:3]], atol=5e-5)
+            self.assertEqual(label, k % 10)
+
+    def _inputs(self, argv):
+        return predict.inputs(predict.parse(argv))
+
+    def test_test_images_are_the_embedded_test_sets_in_the_order_asked(self):
+        test = loader.load_test(None)
+        found = self._inputs(["--run=r", "--test_index=42, 0,7,"])
+        self.assertEqual([(name, label) for name, _, label in found],
+                         [("test[42]", int(test.labels[42].argmax())), ("test[0]", int(test.labels[0].argmax())),
+                          ("test[7]", int(test.labels[7].argmax()))])
+        for (_, image, _), i in zip(found, (42, 0, 7)):
+            self.assertAllEqual(image, test.images[i].reshape(28, 28))
+
+    def test_argument_mistakes_are_said_word_for_word(self):
+        for argv, said in (
+                ([], "give exactly one of --run=RUN_DIR and --checkpoint_dir=DIR"),
+                (["--run=a", "--checkpoint_dir=b", "--test_index=0"],
+                 "give exactly one of --run=RUN_DIR and --checkpoint_dir=DIR"),
+                (["--checkpoint_dir=b"], "nothing to predict: give --test_index=0,7,42 and/or --image=PATH[,PATH...]"),
+                (["--run=a", "--test_index=0,x"],
+                 "--test_index=0,x: give test image numbers separated by commas, e.g. --test_index=0,7,42"),
+                (["--run=a", "--test_index=10000,3,-1"],
+                 "--test_index 10000,-1 out of range: the test set holds images 0 to 9999")):
+            with self.assertRaises(predict.cli.UsageError, msg=argv) as refused:
+                self._inputs(argv)
+            self.assertEqual(str(refused.exception), said, argv)
+
+
 if __name__ == "__main__":
     tf.test.main()

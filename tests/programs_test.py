@@ -7,6 +7,7 @@ import os
 from absl.testing import absltest
 from absl.testing import parameterized
 
+from programs import cli
 from tests import testing
 
 # (script, a bad flag value, the error it gives) for the absl programs, whose flags are checked before
@@ -104,6 +105,44 @@ class ArgparseProgramsTest(absltest.TestCase):
         folder = self.create_tempdir().full_path
         result = testing.run_program("programs/tensorboard_main.py", ["--logdir=" + folder, "--reload_interval=soon"])
         self.assertRegex(self._one_error_line(result), r"^error: argument --reload_interval: .*'soon'")
+
+
+class CliTest(absltest.TestCase):
+    """programs/cli.py in this process: the folders a flag names, and argparse's mistakes as one line."""
+
+    def test_a_flags_folder_is_made_or_refused_naming_the_flag(self):
+        root = self.create_tempdir().full_path
+        deep = os.path.join(root, "a", "b", "c")
+        self.assertEqual(cli.make_writable_dir(deep, "png"), deep)
+        self.assertTrue(os.path.isdir(deep))
+        self.assertEqual(cli.make_writable_dir(deep, "png"), deep)  # already there: kept
+        blocker = os.path.join(root, "file")
+        open(blocker, "w").close()
+        with self.assertRaises(cli.UsageError) as refused:
+            cli.make_writable_dir(os.path.join(blocker, "pages"), "render")
+        self.assertEqual(str(refused.exception), "--render {} cannot be created (Not a directory); choose a folder "
+                                                 "you can write to".format(os.path.join(blocker, "pages")))
+
+    def test_a_refused_runs_new_folders_go_again_and_nothing_else(self):
+        root = self.create_tempdir().full_path
+        target = os.path.join(root, "x", "y", "z")
+        self.assertEqual(cli.missing_dirs(target), [target, os.path.dirname(target), os.path.join(root, "x")])
+        self.assertEqual(cli.missing_dirs(root), [])
+        os.makedirs(target)
+        kept = os.path.join(root, "x", "kept")
+        os.makedirs(kept)
+        with open(os.path.join(kept, "file"), "w"):
+            pass
+        cli.remove_empty_dirs([os.path.join(root, "x"), target, os.path.dirname(target), kept])
+        self.assertEqual(sorted(os.listdir(root)), ["x"])  # x holds kept/, which holds a file
+        self.assertEqual(sorted(os.listdir(os.path.join(root, "x"))), ["kept"])
+
+    def test_argparse_mistakes_raise_usage_error_with_argparses_words(self):
+        parser = cli.ArgumentParser(prog="p")
+        parser.add_argument("--port", type=int)
+        with self.assertRaises(cli.UsageError) as refused:
+            parser.parse_args(["--port=http"])
+        self.assertEqual(str(refused.exception), "argument --port: invalid int value: 'http'")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 
+import matplotlib.axes
 import numpy as np
 from PIL import Image
 import tensorflow as tf
@@ -30,6 +31,7 @@ from pictures import figures
 from pictures import histograms
 from pictures import learned
 from pictures import mistakes
+from pictures import predictions
 from pictures import results
 from programs import report
 from session import summaries
@@ -737,6 +739,213 @@ class SummariesTest(tf.test.TestCase):
         self.assertEqual((value.tag, value.image.width, value.image.height, value.image.colorspace),
                          ("pictures/mistakes", 37, 21, 4))
         self.assertEqual(value.image.encoded_image_string, encoded)
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+class PicturesReadBackTest(tf.test.TestCase):
+    """What //:predict --png draws, the `most confused` line a run prints, the pictures of a run without
+    mistakes or of a layer with non-finite values, and //:report in this process: read back (tests/drawn.py,
+    the printed lines) against the arrays they were drawn from, recomputed here."""
+
+    def tearDown(self):
+        from matplotlib import pyplot
+        pyplot.close("all")
+        super().tearDown()
+
+    def test_predict_png_names_each_input_and_colours_and_names_its_answer(self):
+        rng = np.random.RandomState(4)
+        names = ["test[3]", "my/pictures/of/handwritten/digits/three.png", "seven.png"]
+        images = rng.rand(3, 28, 28)
+        logits = rng.normal(0.0, 2.0, (3, 10))
+        logits[np.arange(3), [2, 8, 5]] += 6.0  # three different answers, each with a runner-up
+        probabilities = _softmax(logits)
+        fig = drawn.laid_out(predictions.figure(list(zip(names, images, probabilities))))
+        shown = drawn.panels(fig)
+        self.assertLen(shown, 6)
+        titles = ["test[3]", "…ritten/digits/three.png", "seven.png"]  # a long path: its last 23 characters
+        for row, (title, image, p, answer) in enumerate(zip(titles, images, probabilities, [2, 8, 5])):
+            picture, bars = shown[row, 0], shown[row, 1]
+            self.assertEqual(picture.get_title(), title)
+            self.assertAllClose(drawn.image(picture), image)
+            drawn_bars = drawn.bars(bars)
+            self.assertEqual([centre for centre, _, _ in drawn_bars], list(range(10)))
+            self.assertAllClose([height for _, height, _ in drawn_bars], p)
+            self.assertEqual(drawn.highlighted(drawn_bars), [answer], title)
+            self.assertEqual(bars.get_title(), "predicted {} ({:.1f}%)".format(answer, 100 * p[answer]))
+
+    def test_no_title_or_label_is_cut_off_at_a_pictures_edge(self):
+        probabilities, labels, images = _synthetic_test_pass()
+        rng = np.random.RandomState(6)
+        maps = [("layer1", np.abs(rng.normal(size=(28, 28, 64)))), ("pool2", np.abs(rng.normal(size=(7, 7, 128))))]
+        drawn_figures = []
+        for net, weights in (("linear", rng.normal(size=(784, 10))), ("conv4", rng.normal(size=(3, 3, 1, 64)))):
+            run = results.compute(probabilities, labels, images, weights, maps if net == "conv4" else [],
+                                  {"net": net, "init": "variance_scaling", "step": 5000})
+            run.name = "runs/{}-variance_scaling-20261203-101010".format(net)
+            drawn_figures += [(net + " " + kind, results.figure(kind, [run])) for kind in run.kinds()]
+            drawn_figures.append((net + " confusion side by side", results.figure("confusion", [run, run])))
+        for count in (1, 3):  # //:predict --png of one picture, the usual case, and of three
+            rows = [("test[{}]".format(i), images[i], probabilities[i]) for i in range(count)]
+            drawn_figures.append(("predict --png of {}".format(count), predictions.figure(rows)))
+        folder = self.create_tempdir().full_path
+        histograms.save(os.path.join(folder, histograms.ACTIVATIONS_FILE),
+                        [("layer1_conv", rng.normal(0, 1e4, 500)), ("logits", rng.normal(0, 1e6, 100)),
+                         ("predictions", rng.rand(100))], {"net": "conv4", "init": "random_normal", "step": 5000})
+        drawn_figures.append(("histograms", histograms.figure([histograms.load(folder)] * 2)))
+        for what, fig in drawn_figures:
+            self.assertEqual(drawn.outside(fig), [], what)
+            self.assertEqual(drawn.overlapping_titles(fig), [], what)
+            # Each digit, weight or map at least one screen pixel per pixel of a 28x28 digit: legible.
+            for ax in fig.findobj(matplotlib.axes.Axes):
+                if ax.get_visible() and ax.images:
+                    self.assertGreaterEqual(min(drawn.pixels(ax)), 28, "{}: {}".format(what, ax.get_title()))
+        # One input: the bars are still its own (a figure of one row is a row, not a pair of axes).
+        ((picture, bars),) = [(shown[0, 0], shown[0, 1]) for shown in [drawn.panels(drawn_figures[-3][1])]]
+        self.assertEqual(picture.get_title(), "test[0]")
+        self.assertAllClose([height for _, height, _ in drawn.bars(bars)], probabilities[0])
+
+    def test_the_most_confused_line_names_the_largest_mistakes_true_then_predicted(self):
+        true = [4] * 5 + [9] * 3 + [7] * 3 + [1] * 2 + [0] * 6
+        predicted = [9] * 5 + [4] * 3 + [2] * 3 + [8] * 2 + [0] * 6
+        matrix = mistakes.confusion_matrix(true, predicted)
+        self.assertEqual((matrix[4, 9], matrix[9, 4], matrix[7, 2], matrix[1, 8], matrix[0, 0]), (5, 3, 3, 2, 6))
+        # Ties (9→4 and 7→2, three each) in the order of the true digit.
+        self.assertEqual(mistakes.most_confused_line(matrix), "most confused: 4→9 (5), 7→2 (3), 9→4 (3)")
+        self.assertEqual(mistakes.most_confused_line(matrix, count=5),
+                         "most confused: 4→9 (5), 7→2 (3), 9→4 (3), 1→8 (2)")
+        self.assertEqual(mistakes.most_confused_line(mistakes.confusion_matrix([3, 5], [3, 5])),
+                         "most confused: nothing (no mistakes)")
+
+    def test_a_run_without_mistakes_says_so_in_both_pictures(self):
+        probabilities = np.eye(10, dtype=np.float32)[[3, 1, 4, 1, 5]]
+        run = results.compute(probabilities, np.array([3, 1, 4, 1, 5]), np.zeros((5, 28, 28), np.float32),
+                              np.zeros((784, 10)), [], {"net": "linear", "init": "xavier"})
+        panel = _one(results.figure("mistakes", [run]))
+        self.assertEqual(drawn.suptitle(panel), "Mistakes, most confident first")
+        self.assertEqual(drawn.panels(panel), {})
+        self.assertEqual([t.get_text() for t in panel.texts if t.get_text() != drawn.suptitle(panel)],
+                         ["no mistakes"])
+        self.assertEqual(drawn.outside(panel), [])
+        ax = drawn.panels(_one(results.figure("confusion", [run])))[(0, 0)]
+        self.assertEqual(ax.get_title(), "Confusion matrix\n5 of 5 right (100.00 %)")
+        # Every diagonal cell says its count (0 too), and no cell off it says anything.
+        self.assertCountEqual(drawn.texts(ax), [("0", (0, 0)), ("2", (1, 1)), ("0", (2, 2)), ("1", (3, 3)),
+                                                ("1", (4, 4)), ("1", (5, 5)), ("0", (6, 6)), ("0", (7, 7)),
+                                                ("0", (8, 8)), ("0", (9, 9))])
+        self.assertEqual(run.subtitle, "linear · xavier")  # no step: none said
+
+    def test_a_layer_with_non_finite_values_says_how_many_beside_its_range(self):
+        folder = self.create_tempdir().full_path
+        layer = np.array([1.0, np.inf, -2.0, np.nan, 0.5, np.nan])
+        histograms.save(os.path.join(folder, histograms.ACTIVATIONS_FILE), [("logits", layer)], {"net": "linear"})
+        ax = drawn.panels(histograms.figure([histograms.load(folder)]))[(0, 0)]
+        finite = layer[np.isfinite(layer)]
+        self.assertEqual([text for text, _ in drawn.texts(ax)],
+                         ["[-2, 1]  std {:.3g}  (3 non-finite)".format(finite.std())])
+        self.assertEqual(int(drawn.stairs(ax)[0].sum()), 3)
+
+    def _run_folder(self, root, name, net, seed, maps):
+        """A finished run's folder as //:run leaves it (its stored arrays; the PNGs are not needed)."""
+        run_dir = os.path.join(root, name)
+        os.makedirs(run_dir)
+        rng = np.random.RandomState(seed)
+        layers = [("layer1_conv", rng.normal(0, 1, 500))] if maps else []
+        histograms.save(os.path.join(run_dir, histograms.ACTIVATIONS_FILE),
+                        layers + [("logits", rng.normal(0, 5, 300)), ("predictions", rng.rand(300))],
+                        {"net": net, "init": "xavier", "step": seed})
+        probabilities, labels, images = _synthetic_test_pass(count=20, seed=seed)
+        weights = rng.normal(size=(784, 10))  # ten templates (as linear's), so that the test draws little
+        feature_maps = [("layer1", np.abs(rng.normal(size=(28, 28, 64))))] if maps else []
+        pictures = results.compute(probabilities, labels, images, weights, feature_maps,
+                                   {"net": net, "init": "xavier", "step": seed})
+        figures.save_arrays(os.path.join(run_dir, results.PICTURES_FILE), pictures.meta, pictures.arrays)
+        return run_dir, probabilities, labels
+
+    def _report(self, args):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with drawn.saved_figures(figures) as saved, contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            code = report.main(args)
+        return code, stdout.getvalue(), stderr.getvalue(), saved
+
+    def test_report_says_what_it_drew_and_draws_each_run_in_its_own_column(self):
+        root = self.create_tempdir().full_path
+        b, b_probabilities, b_labels = self._run_folder(root, "b-conv4", "conv4", 7, maps=True)
+        a, a_probabilities, a_labels = self._run_folder(root, "a-linear", "linear", 3, maps=False)
+        out = os.path.join(root, "both.png")
+        code, stdout, stderr, saved = self._report([b, a, "--out=" + out])  # not in alphabetical order
+        self.assertEqual((code, stderr), (0, ""))
+        stem = os.path.join(root, "both")
+        self.assertEqual(stdout.splitlines(), [
+            "{}: 2 runs x 3 rows".format(out),
+            "{}_mistakes.png: mistakes, most confident first of 2 runs".format(stem),
+            "{}_confusion.png: confusion matrix of 2 runs".format(stem),
+            "{}_weights.png: first layer's weights of 2 runs".format(stem),
+            "{}_feature_maps.png: feature maps of test image 0 of 1 runs".format(stem)])
+        self.assertEqual([path for path, _ in saved], [out] + ["{}_{}.png".format(stem, kind) for kind in results.KINDS])
+        for path, _ in saved:
+            _png_size(path)  # a whole PNG
+        # The histograms: a column per run in the order given, a row per layer, the run's own counts.
+        shown = drawn.panels(saved[0][1])
+        self.assertEqual([shown[0, column].get_title() for column in range(2)],
+                         ["b-conv4\nconv4 · xavier · step 7", "a-linear\nlinear · xavier · step 3"])
+        self.assertEqual([shown[row, 0].get_ylabel() for row in range(3)], ["layer1_conv", "logits", "predictions"])
+        self.assertEqual([text for text, _ in drawn.texts(shown[0, 1])], ["(not in this net)"])
+        # The confusion matrices: each panel its own run's, in the same order.
+        confusion = saved[2][1]
+        for panel, name, probabilities, labels in zip(confusion.subfigs, ("b-conv4", "a-linear"),
+                                                      (b_probabilities, a_probabilities), (b_labels, a_labels)):
+            right = int(np.sum(probabilities.argmax(axis=1) == labels))
+            self.assertStartsWith(drawn.panels(panel)[(0, 0)].get_title(), name + "\n")
+            self.assertEndsWith(drawn.panels(panel)[(0, 0)].get_title(), "\n{} of {} right ({:.2f} %)".format(
+                right, len(labels), 100.0 * right / len(labels)))
+        # The feature maps: only the conv4 run has them, and they are its own.
+        (maps_panel,) = saved[4][1].subfigs
+        stored = results.load(b).arrays
+        self.assertAllClose(drawn.image(drawn.panels(maps_panel)[1, 1]), stored["map_layer1"][..., 0])
+
+    def test_report_of_runs_without_pictures_draws_the_histograms_and_says_why_no_more(self):
+        root = self.create_tempdir().full_path
+        run_dir, _, _ = self._run_folder(root, "old-run", "linear", 1, maps=False)
+        os.remove(os.path.join(run_dir, results.PICTURES_FILE))
+        out = os.path.join(root, "report.png")
+        code, stdout, stderr, saved = self._report([run_dir, "--out=" + out])
+        self.assertEqual((code, stderr), (0, ""))
+        self.assertEqual(stdout.splitlines(), [
+            "{}: 1 runs x 2 rows".format(out),
+            "no side-by-side pictures: {} has no pictures.npz: runs finished before the end-of-run pictures were "
+            "added have none (re-run it with //:run)".format(run_dir)])
+        self.assertEqual([path for path, _ in saved], [out])
+
+    def test_report_mistakes_are_one_line(self):
+        root = self.create_tempdir().full_path
+        run_dir, _, _ = self._run_folder(root, "run", "linear", 1, maps=False)
+        for args, said in (([], "error: name at least one run folder: bazel run //:report -- runs/A runs/B"),
+                           ([run_dir, "--out=" + os.path.join(root, "nowhere", "r.png")],
+                            "error: --out {} cannot be written (No such file or directory)".format(
+                                os.path.join(root, "nowhere", "r.png")))):
+            code, stdout, stderr, _ = self._report(args)
+            self.assertEqual((code, stdout, stderr), (1, "", said + "\n"), args)
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout), self.assertRaises(SystemExit) as done:
+            report.main(["--help"])
+        self.assertEqual(done.exception.code, 0)
+        self.assertIn("LTFN 6's histograms as pictures, without a server: `bazel run //:report -- RUN_DIR... "
+                      "[--out=FILE.png]`.", " ".join(stdout.getvalue().split()))
+
+
+class TensorBoardMainTest(tf.test.TestCase):
+    """//:tensorboard's main, in this process: its refusals word for word."""
+
+    def test_a_port_that_is_no_port_is_named_in_one_line(self):
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertEqual(tensorboard_main.main(["--logdir=" + self.create_tempdir().full_path, "--port=70000"]), 1)
+        self.assertEqual(stderr.getvalue(), "error: --port 70000 is not a port number (0 to 65535)\n")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,24 @@ SESSIONS = {
               "FunctionsTest.test_flags_defaults_are_the_documented_ones "
               "FunctionsTest.test_the_breakdown_traces_the_steps_after_two_untimed_ones_in_a_one_op_at_a_time_session "
               "FunctionsTest.test_flops_by_kind_count_the_forward_ops_and_the_gradient_ops_that_ran"),
+    # pictures/: each picture read back from its artists; //:report's and //:predict --png's figures in-process.
+    "pictures": (["pictures/figures.py", "pictures/histograms.py", "pictures/learned.py", "pictures/mistakes.py",
+                  "pictures/predictions.py", "pictures/results.py"],
+                 "tests/tensorboard_test.py PicturesSayTest StoredArraysTest PicturesReadBackTest"),
+    # programs/: each program against the tests of what it prints and refuses (in-process where they can be).
+    "cli": (["programs/cli.py"], "tests/programs_test.py CliTest --and tests/tensorboard_test.py TensorBoardArgumentsTest"
+                                 " --and tests/programs_test.py ArgparseProgramsTest"),
+    "tensorboard_main": (["programs/tensorboard_main.py"],
+                         "tests/tensorboard_test.py TensorBoardArgumentsTest TensorBoardMainTest --and tests/programs_test.py ArgparseProgramsTest"),
+    "report": (["programs/report.py"], "tests/tensorboard_test.py StoredArraysTest PicturesReadBackTest"),
+    "reproduce": (["programs/reproduce.py"], "tests/reproduce_test.py"),
+    "convolutions": (["programs/convolutions.py"], "tests/convolutions_test.py AppTest"),
+    "deps": (["programs/deps.py"], "tests/deps_test.py CommandLineTest"),
+    "pitfalls": (["programs/pitfalls.py"], "tests/pitfalls_test.py ProgramTest"),
+    "predict": (["programs/predict.py"], "tests/predict_test.py PredictTest PredictOutputTest"),
+    "lessons": (["programs/lessons.py", "programs/exercises.py"],
+                "tests/lessons_test.py ProgramTest.test_mistakes_are_one_line ProgramTest.test_the_news_prompt_is_switched_off "
+                "ProgramTest.test_a_served_kernel_runs_the_full_setting_even_if_the_tests_quick_one_was_set ExercisesTest"),
 }
 
 # One replacement per operator, as mutmut makes, instead of cosmic-ray's every-operator-for-every-operator
