@@ -385,6 +385,7 @@ def test(session, built, data, writer, done, settings, signals, state):
     (logits, cost, accuracy in %)."""
     state.phase = "testing"
     print("Testing on {} images, batches of {}".format(len(data.test.images), settings.test_batch_size), flush=True)
+    interrupts.reached("testing")  # where tests/robustness_test.py signals a run in its test pass
     # The one test pass; its first batch traced, to compare with training's.
     logits = trainer.test_logits(summaries.TraceFirstRun(session, writer, "test_step", done), built.nodes,
                                  data.test.images.reshape((-1,) + built.input_shape), settings.test_batch_size)

@@ -28,7 +28,8 @@ test_hook = None
 
 
 def reached(point):
-    """The run is at `point` ("saving": inside a checkpoint's critical block, before it is written)."""
+    """The run is at `point` ("saving": inside a checkpoint's critical block, before it is written; "testing":
+    the test pass has begun)."""
     if test_hook is not None:
         test_hook(point)
 

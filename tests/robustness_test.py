@@ -254,15 +254,17 @@ class InterruptTest(tf.test.TestCase):
                          ["model.ckpt-{}.index".format(stopped.group(1))])
 
     def test_sigterm_during_the_test_pass_then_the_rerun_goes_straight_to_the_test(self):
-        # A test pass of many small batches: it must still be running when the signal arrives.
-        data = testing.random_mnist(self.create_tempdir().full_path, test=6000)
+        # The run signals itself as its test pass begins (interrupts.reached("testing")): sending the signal on
+        # reading "Testing on" raced the pass, which a quiet machine finished first.
+        data = testing.random_mnist(self.create_tempdir().full_path, test=600)
         args = ["--net=conv4", "--steps=1", "--batch_size=10", "--test_batch_size=10", "--data_dir=" + data]
         whole = _run(args + ["--logdir=" + self.create_tempdir().full_path])
         self.assertEqual(whole.returncode, 0, whole.stderr)
 
         logdir = self.create_tempdir().full_path
-        child = _start(args + ["--logdir=" + logdir])
-        out, err = _signal_after(child, "Testing on", signal.SIGTERM)
+        child = testing.run_signalled_at("testing", [signal.SIGTERM], "run.py", args + ["--logdir=" + logdir])
+        out, err = child.stdout, child.stderr
+        self.assertIn("test hook: signals at testing", err)
         self.assertEqual(child.returncode, 128 + signal.SIGTERM, err)
         said = _one_error_line(self, err)
         self.assertRegex(said, r"^SIGTERM: stopped during the test pass; training is done and saved \(step 1 in "
